@@ -1,0 +1,10 @@
+"""The four registries. Built-ins are imported lazily on first lookup; plugins come from entry points."""
+
+from __future__ import annotations
+
+from .registry import Registry
+
+methods: Registry = Registry("method", ("xaibench.methods",), "xaibench.methods")
+metrics: Registry = Registry("metric", ("xaibench.metrics",), "xaibench.metrics")
+models: Registry = Registry("model", ("xaibench.models",), "xaibench.models")
+datasets: Registry = Registry("dataset", ("xaibench.datasets",), "xaibench.datasets")

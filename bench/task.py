@@ -1,0 +1,200 @@
+"""The explanation problem: a scalar function of the input, the instances to explain, and context.
+
+Departure from the design sketch, and why: the sketch types ``f`` as ``(N, *F) -> (N,)``. Targets
+such as "the logit of the predicted class" must keep the class chosen **at the explained
+instance** when they are evaluated on perturbed copies of it — otherwise a deletion curve follows
+whichever class wins after deletion. So a task's ``f`` takes a selector, ``f(x, s)`` with ``s`` a
+``(B,)`` long tensor (class, token ...), and :meth:`Task.select` picks ``s`` at the explained
+instances (captum's ``target``, in one canonical form). Methods and metrics never handle selectors
+themselves: :meth:`Task.bind` returns a :class:`BoundTarget` that evaluates ``f`` on an instance
+and its perturbations with the right selector, chunked to ``max_batch`` rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .errors import ShapeError
+from .players import Players
+
+TargetFn = Callable[[Tensor, Tensor], Tensor]
+"""``f(x, selector)``: ``(B, *F)`` inputs and ``(B,)`` long selectors → ``(B,)`` scalars; differentiable."""
+
+KINDS = ("tabular", "image", "sequence", "latent")
+
+
+def no_selection(x: Tensor) -> Tensor:
+    """Selector for targets that choose no output (reconstruction error, ELBO ...)."""
+    return torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """One explanation problem: what is explained (``f``), on which instances, against what.
+
+    Attributes:
+        dataset, model, target: names in the registries.
+        f: the scalar being explained, ``f(x, selector) -> (B,)`` (see module docstring).
+        inputs: ``(N, *F)`` instances to explain (test data, or latent codes).
+        background: ``(M, *F)`` sample of the training distribution.
+        baseline: ``(*F)`` the default "absent" value.
+        kind: ``"tabular" | "image" | "sequence" | "latent"``.
+        label_fn: the model's decision on ``(B, *F)`` inputs → ``(B,)`` long (class, anomaly flag,
+            next token); used by label-preserving stability metrics.
+        select: ``(N, *F) -> (N,)`` long, the output pinned at the explained instance.
+        groups: ``(*F)`` long feature → group id, or ``None`` (every feature its own player).
+        representation_fn: hidden representation ``(B, *F) -> (B, H)`` for RRS, if the model has one.
+        ground_truth: ``(N, *F) -> (N, *F)`` true attributions (synthetic tasks only).
+        randomized: returns the same task on a weight-randomized model (sanity checks).
+        quality: the model's measured quality, e.g. ``{"test_accuracy": 0.97}``.
+        feature_names: one name per feature (flattened order), when meaningful.
+        meta: provenance (dataset version, weight hash, seed ...), copied into records.
+        max_batch: rows per forward pass when evaluating many perturbations.
+    """
+
+    dataset: str
+    model: str
+    target: str
+    f: TargetFn
+    inputs: Tensor
+    background: Tensor
+    baseline: Tensor
+    kind: str
+    label_fn: Callable[[Tensor], Tensor]
+    select: Callable[[Tensor], Tensor] = no_selection
+    groups: Tensor | None = None
+    representation_fn: Callable[[Tensor], Tensor] | None = None
+    ground_truth: Callable[[Tensor], Tensor] | None = None
+    randomized: Callable[[], "Task"] | None = None
+    quality: Mapping[str, float] = field(default_factory=dict)
+    feature_names: tuple[str, ...] | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    max_batch: int = 8192
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ShapeError(f"task kind must be one of {KINDS}, got {self.kind!r}")
+        shape = tuple(self.inputs.shape[1:])
+        if tuple(self.background.shape[1:]) != shape:
+            raise ShapeError(f"background rows have shape {tuple(self.background.shape[1:])}, inputs {shape}")
+        if tuple(self.baseline.shape) != shape:
+            raise ShapeError(f"baseline has shape {tuple(self.baseline.shape)}, expected one input row {shape}")
+
+    # -- derived properties -----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}/{self.model}/{self.target}"
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        return tuple(self.inputs.shape[1:])
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.feature_shape)
+
+    @property
+    def device(self) -> torch.device:
+        return self.inputs.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.inputs.dtype
+
+    @cached_property
+    def players(self) -> Players:
+        """Features, or the task's groups of features, as perturbation units."""
+        return Players(self.feature_shape, self.groups, device=self.device)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this task offers; a metric or method ``requires`` a subset of these."""
+        caps = {self.kind, "reexplain"}
+        if self.ground_truth is not None:
+            caps.add("ground_truth")
+        if self.randomized is not None:
+            caps.add("randomized")
+        if self.representation_fn is not None:
+            caps.add("representation")
+        if self.groups is not None:
+            caps.add("groups")
+        return frozenset(caps)
+
+    # -- evaluation -------------------------------------------------------------------------
+    def bind(self, x: Tensor) -> "BoundTarget":
+        """``f`` pinned to the outputs selected at the instances ``x``."""
+        return BoundTarget(self, x)
+
+    def with_inputs(self, inputs: Tensor) -> "Task":
+        return dataclasses.replace(self, inputs=inputs)
+
+    def to(self, device: torch.device | str) -> "Task":
+        """Move the task's tensors (not its model: build the task on the device instead)."""
+        move = {k: getattr(self, k).to(device) for k in ("inputs", "background", "baseline")}
+        if self.groups is not None:
+            move["groups"] = self.groups.to(device)
+        return dataclasses.replace(self, **move)
+
+
+class BoundTarget:
+    """``f`` evaluated on instances ``x`` and on perturbations of them, with pinned selectors.
+
+    ``bound(z)`` accepts ``z`` of shape ``(N, *F)`` → ``(N,)`` or ``(N, K, *F)`` → ``(N, K)``,
+    where row ``n`` (and ``z[n, k]``) is scored with the selector chosen at ``x[n]``.
+    """
+
+    def __init__(self, task: Task, x: Tensor):
+        if tuple(x.shape[1:]) != task.feature_shape:
+            raise ShapeError(
+                f"{task.name}: instances have shape {tuple(x.shape[1:])}, the task expects {task.feature_shape}"
+            )
+        self.task = task
+        self.x = x
+        with torch.no_grad():
+            self.selector = task.select(x).long()
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    def _flatten(self, z: Tensor) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+        nf = len(self.task.feature_shape)
+        if tuple(z.shape[z.dim() - nf :]) != self.task.feature_shape or z.shape[0] != self.n or z.dim() not in (nf + 1, nf + 2):
+            raise ShapeError(
+                f"expected perturbations of shape ({self.n}, *F) or ({self.n}, K, *F) with F={self.task.feature_shape}, "
+                f"got {tuple(z.shape)}"
+            )
+        lead = tuple(z.shape[: z.dim() - nf])
+        k = lead[1] if len(lead) == 2 else 1
+        return z.reshape(-1, *self.task.feature_shape), self.selector.repeat_interleave(k), lead
+
+    def __call__(self, z: Tensor) -> Tensor:
+        flat, sel, lead = self._flatten(z)
+        step = self.task.max_batch
+        out = [self.task.f(flat[i : i + step], sel[i : i + step]) for i in range(0, flat.shape[0], step)]
+        return torch.cat(out).reshape(lead)
+
+    def value_and_grad(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """``f`` and ``∂f/∂z`` for every row of ``z``, chunked; no graph is kept."""
+        flat, sel, lead = self._flatten(z)
+        step = self.task.max_batch
+        values, grads = [], []
+        for i in range(0, flat.shape[0], step):
+            with torch.enable_grad():
+                chunk = flat[i : i + step].detach().requires_grad_(True)
+                y = self.task.f(chunk, sel[i : i + step])
+                if not y.requires_grad:
+                    raise TypeError(f"{self.task.name}: the target is not differentiable; use a perturbation method")
+                (g,) = torch.autograd.grad(y.sum(), chunk, allow_unused=True)
+                g = torch.zeros_like(chunk) if g is None else g
+            values.append(y.detach())
+            grads.append(g)
+        return torch.cat(values).reshape(lead), torch.cat(grads).reshape(z.shape)

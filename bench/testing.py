@@ -1,0 +1,62 @@
+"""Small tasks with hand-set functions, so expected attributions and scores are checkable by hand.
+
+Used by the test-suite and available to plugin authors for their own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from .task import Task, no_selection
+
+
+def task_from_function(
+    fn: Callable[[Tensor], Tensor],
+    inputs: Tensor,
+    *,
+    baseline: Tensor | None = None,
+    background: Tensor | None = None,
+    kind: str = "tabular",
+    groups: Tensor | None = None,
+    ground_truth: Callable[[Tensor], Tensor] | None = None,
+    label_fn: Callable[[Tensor], Tensor] | None = None,
+    representation_fn: Callable[[Tensor], Tensor] | None = None,
+    randomized: Callable[[], Task] | None = None,
+    name: str = "toy",
+) -> Task:
+    """A task explaining ``fn: (B, *F) -> (B,)`` (no output selection)."""
+    baseline = torch.zeros_like(inputs[0]) if baseline is None else baseline
+    background = baseline.unsqueeze(0) if background is None else background
+    return Task(
+        dataset=name, model="function", target="value", f=lambda x, _s: fn(x), inputs=inputs,
+        background=background, baseline=baseline, kind=kind, select=no_selection,
+        label_fn=label_fn or (lambda x: (fn(x) > 0).long()), groups=groups,
+        representation_fn=representation_fn, ground_truth=ground_truth, randomized=randomized,
+    )
+
+
+def linear_task(weights: Tensor, inputs: Tensor, *, bias: float = 0.0, baseline: Tensor | None = None,
+                background: Tensor | None = None, groups: Tensor | None = None, kind: str = "tabular") -> Task:
+    """``f(x) = ⟨w, x⟩ + bias``; ground truth ``w ⊙ (x − b)`` (every attribution method's exact answer).
+
+    ``randomized()`` gives the same task with weights drawn from N(0, 1) (seed 0).
+    """
+    weights = weights.to(inputs.dtype)
+    baseline = torch.zeros_like(inputs[0]) if baseline is None else baseline
+
+    def fn(x: Tensor) -> Tensor:
+        return (x * weights).reshape(x.shape[0], -1).sum(1) + bias
+
+    def randomized() -> Task:
+        g = torch.Generator().manual_seed(0)
+        w = torch.randn(weights.shape, generator=g, dtype=weights.dtype)
+        return linear_task(w, inputs, bias=bias, baseline=baseline, background=background, groups=groups, kind=kind)
+
+    return task_from_function(
+        fn, inputs, baseline=baseline, background=background, kind=kind, groups=groups,
+        ground_truth=lambda x: weights * (x - baseline), randomized=randomized, name="linear",
+        representation_fn=lambda x: x.reshape(x.shape[0], -1) * weights.reshape(1, -1),
+    )

@@ -34,11 +34,14 @@ class Oracle:
             relative to ``baseline`` (baseline Shapley values), or a 0/1 relevance mask when
             ``signed`` is false (planted patch, copied position).
         signed: whether the sign of ``attributions`` is meaningful (oriented by the explained class).
+        label: ``(B, *F) -> (B,)`` long, the true label as a deterministic function of the input,
+            where the dataset defines one (the copied token of ``synthetic_copy``), else ``None``.
     """
 
     score: Callable[[Tensor], Tensor]
     attributions: Callable[[Tensor, Tensor], Tensor]
     signed: bool = True
+    label: Callable[[Tensor], Tensor] | None = None
     description: str = ""
 
 

@@ -47,6 +47,8 @@ class Metric(ABC):
         requires: capabilities needed: task ones (``"ground_truth"``, ``"randomized"``,
             ``"representation"``) or ``"stochastic"`` (the method must be stochastic).
         kinds: task kinds it applies to, ``None`` for all.
+        per_instance: ``True`` when value ``i`` belongs to instance ``i``. Set-level metrics
+            (``global_distillation``) return terms over held-out points whose mean is the statistic.
     """
 
     name: ClassVar[str]
@@ -55,6 +57,12 @@ class Metric(ABC):
     description: ClassVar[str] = ""
     requires: ClassVar[frozenset[str]] = frozenset()
     kinds: ClassVar[frozenset[str] | None] = None
+    per_instance: ClassVar[bool] = True
+
+    @property
+    def label(self) -> str:
+        """Column name in tables; override to show a defining parameter (``global_distillation@5``)."""
+        return self.name
 
     @abstractmethod
     def __call__(self, task: "Task", x: Tensor, attributions: Tensor, method: "Method", *, seed: int = 0) -> Tensor:

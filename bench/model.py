@@ -34,6 +34,7 @@ class TargetSpec:
     select: Callable[[Tensor], Tensor] = no_selection
     representation_fn: Callable[[Tensor], Tensor] | None = None
     ground_truth: Callable[[Tensor], Tensor] | None = None
+    ground_truth_signed: bool = True
     inputs: Tensor | None = None
     background: Tensor | None = None
     baseline: Tensor | None = None

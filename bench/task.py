@@ -53,6 +53,7 @@ class Task:
         groups: ``(*F)`` long feature → group id, or ``None`` (every feature its own player).
         representation_fn: hidden representation ``(B, *F) -> (B, H)`` for RRS, if the model has one.
         ground_truth: ``(N, *F) -> (N, *F)`` true attributions (synthetic tasks only).
+        ground_truth_signed: ``False`` when the ground truth is a 0/1 relevance mask (compare |φ|).
         randomized: returns the same task on a weight-randomized model (sanity checks).
         quality: the model's measured quality, e.g. ``{"test_accuracy": 0.97}``.
         feature_names: one name per feature (flattened order), when meaningful.
@@ -73,6 +74,7 @@ class Task:
     groups: Tensor | None = None
     representation_fn: Callable[[Tensor], Tensor] | None = None
     ground_truth: Callable[[Tensor], Tensor] | None = None
+    ground_truth_signed: bool = True
     randomized: Callable[[], "Task"] | None = None
     quality: Mapping[str, float] = field(default_factory=dict)
     feature_names: tuple[str, ...] | None = None

@@ -86,6 +86,7 @@ def _assemble(spec: ModelSpec, ds: Dataset, module: nn.Module, target: str, *, d
         baseline=baseline, kind=ts.kind or ds.kind, label_fn=ts.label_fn, select=ts.select,
         groups=None if groups is None else groups.to(device),
         representation_fn=ts.representation_fn, ground_truth=ts.ground_truth,
+        ground_truth_signed=ts.ground_truth_signed,
         randomized=None if meta.get("randomized") else randomized,
         quality=dict(quality), feature_names=ts.feature_names or (ds.feature_names if ts.kind in (None, ds.kind) else None),
         meta={"dataset_version": ds.version, "model_seed": seed, **meta},

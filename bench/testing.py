@@ -22,6 +22,7 @@ def task_from_function(
     kind: str = "tabular",
     groups: Tensor | None = None,
     ground_truth: Callable[[Tensor], Tensor] | None = None,
+    ground_truth_signed: bool = True,
     label_fn: Callable[[Tensor], Tensor] | None = None,
     representation_fn: Callable[[Tensor], Tensor] | None = None,
     randomized: Callable[[], Task] | None = None,
@@ -35,6 +36,7 @@ def task_from_function(
         background=background, baseline=baseline, kind=kind, select=no_selection,
         label_fn=label_fn or (lambda x: (fn(x) > 0).long()), groups=groups,
         representation_fn=representation_fn, ground_truth=ground_truth, randomized=randomized,
+        ground_truth_signed=ground_truth_signed,
     )
 
 

@@ -62,3 +62,26 @@ def linear_task(weights: Tensor, inputs: Tensor, *, bias: float = 0.0, baseline:
         ground_truth=lambda x: weights * (x - baseline), randomized=randomized, name="linear",
         representation_fn=lambda x: x.reshape(x.shape[0], -1) * weights.reshape(1, -1),
     )
+
+
+def mlp_task(n_features: int = 8, *, n_instances: int = 6, n_classes: int = 3, hidden: int = 16, seed: int = 0,
+             groups: Tensor | None = None, dtype: torch.dtype = torch.float32, kind: str = "tabular") -> Task:
+    """A fixed random 2-layer tanh MLP classifier; target = logit of the class predicted at each instance.
+
+    Exercises output selection: ``f(x, s)`` is the logit of class ``s``, ``select`` the argmax.
+    """
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(n_features, hidden, generator=g, dtype=dtype) / n_features**0.5
+    w2 = torch.randn(hidden, n_classes, generator=g, dtype=dtype) / hidden**0.5
+    inputs = torch.randn(n_instances, n_features, generator=g, dtype=dtype)
+    background = torch.randn(32, n_features, generator=g, dtype=dtype)
+
+    def logits(x: Tensor) -> Tensor:
+        return torch.tanh(x @ w1) @ w2
+
+    return Task(
+        dataset="toy_mlp", model="mlp", target="logit", f=lambda x, s: logits(x).gather(1, s[:, None]).squeeze(1),
+        inputs=inputs, background=background, baseline=background.mean(0), kind=kind,
+        select=lambda x: logits(x).argmax(1), label_fn=lambda x: logits(x).argmax(1), groups=groups,
+        representation_fn=lambda x: torch.tanh(x @ w1),
+    )

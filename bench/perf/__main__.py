@@ -1,0 +1,48 @@
+"""Side-by-side speed tables: ``python -m xaibench.perf [methods|metrics|all] [--device cpu|cuda]``.
+
+Each section module exposes ``compare(device) -> Comparison | list[Comparison]``; every table is
+measured in this one process (medians over repeats, ratios to the section's floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+
+SECTIONS = {
+    "methods": ("gradients", "shapley", "lime"),
+    "metrics": ("faithfulness", "stability"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xaibench.perf", description=__doc__)
+    parser.add_argument("what", nargs="?", default="all", choices=[*SECTIONS, "all", *sum(SECTIONS.values(), ())])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--output", help="also write the Markdown to this file")
+    args = parser.parse_args(argv)
+
+    import torch  # noqa: PLC0415
+
+    names = sum(SECTIONS.values(), ()) if args.what == "all" else SECTIONS.get(args.what, (args.what,))
+    device_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or platform.machine()
+    header = (f"Device: {args.device} ({device_name}), torch {torch.__version__}, "
+              f"{torch.get_num_threads()} CPU threads. Medians over repeats; ratios measured side by side in one run.\n")
+    parts = [header]
+    print(header, flush=True)
+    for name in names:
+        tables = importlib.import_module(f"xaibench.perf.{name}").compare(device=args.device)
+        for table in tables if isinstance(tables, list) else [tables]:
+            text = table.table()
+            print(text + "\n", flush=True)
+            parts.append(text + "\n")
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write("\n".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

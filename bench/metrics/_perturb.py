@@ -1,0 +1,73 @@
+"""Helpers shared by the stability, fidelity, ground-truth, sanity and complexity metrics.
+
+* :func:`metric_seed` — a seed for a metric's own draws, distinct from the method's stream.
+* :func:`input_noise` — shared noise ``(K, *F)`` (the same K draws for every instance: common
+  random numbers, so an instance's value does not depend on its batch mates).
+* :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call.
+* :func:`player_scores` — attributions summed within the task's players ``(N, G)``.
+* :func:`resolve_k` — a top-k size given as a count or as a fraction of the players.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from xaibench.errors import InvalidParameterError
+from xaibench.rng import generator
+
+if TYPE_CHECKING:
+    from xaibench.method import Method
+    from xaibench.task import Task
+
+NOISES = ("uniform", "gaussian")
+
+
+def metric_seed(seed: int, name: str) -> int:
+    """A seed for the metric's draws: a function of the caller's seed and the metric's name.
+
+    Methods draw from ``generator(seed)`` too; offsetting by a hash of the name keeps the
+    perturbations of the metric independent of the randomness of the method it scores.
+    """
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def input_noise(x: Tensor, n: int, *, kind: str, scale: float, seed: int) -> Tensor:
+    """``(n, *F)`` noise shared by every instance of ``x``: U[−scale, scale] or N(0, scale²)."""
+    if kind not in NOISES:
+        raise InvalidParameterError(f"noise must be one of {NOISES}, got {kind!r}")
+    if n < 1 or scale <= 0:
+        raise InvalidParameterError(f"need n_samples >= 1 and a positive noise scale, got {n} and {scale}")
+    shape = (n, *x.shape[1:])
+    g = generator(seed, x.device)
+    if kind == "uniform":
+        return (2 * torch.rand(shape, generator=g, device=x.device, dtype=x.dtype) - 1) * scale
+    return torch.randn(shape, generator=g, device=x.device, dtype=x.dtype) * scale
+
+
+def reexplain(method: "Method", task: "Task", z: Tensor, *, seed: int) -> Tensor:
+    """Attributions of the perturbed inputs ``z`` ``(N, K, *F)``, explained in one batched call."""
+    flat = z.reshape(-1, *z.shape[2:])
+    return method.explain(task, flat, seed=seed).reshape(z.shape)
+
+
+def flat_norm(v: Tensor, lead: int) -> Tensor:
+    """Euclidean (Frobenius) norm over all but the first ``lead`` dimensions."""
+    return torch.linalg.vector_norm(v.reshape(*v.shape[:lead], -1), dim=-1)
+
+
+def player_scores(task: "Task", attributions: Tensor) -> Tensor:
+    """Per-player attributions ``(N, G)``: the sum of the features' values within each player."""
+    return task.players.total(attributions)
+
+
+def resolve_k(k: float, n_players: int) -> int:
+    """``k >= 1``: that many players (at most all); ``0 < k < 1``: that fraction, rounded up."""
+    if k <= 0:
+        raise InvalidParameterError(f"k must be a count >= 1 or a fraction in (0, 1), got {k}")
+    count = math.ceil(k * n_players) if k < 1 else int(k)
+    return max(1, min(count, n_players))

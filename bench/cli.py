@@ -1,0 +1,179 @@
+"""``xaibench`` command line: ``list``, ``run``, ``leaderboard``.
+
+Importing this module and ``xaibench --help`` import neither torch nor the plugins; each
+command imports what it needs. User errors (unknown names, malformed suites, bad options) exit
+with status 2 and one message, no traceback; an interrupted run exits with 130 and says how to
+resume it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+KINDS = ("datasets", "models", "methods", "metrics", "suites")
+FORMATS = ("markdown", "latex", "csv", "json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xaibench",
+        description="Benchmark explanation (XAI) methods: run a suite of tasks x methods x metrics, "
+                    "then read the leaderboard.",
+        epilog="Examples:\n  xaibench run                       # the quick suite, then its leaderboard\n"
+               "  xaibench list methods\n  xaibench leaderboard runs/quick-* --format latex",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every skipped cell")
+    sub = parser.add_subparsers(dest="command", metavar="{list,run,leaderboard}")
+    sub.required = True
+
+    p_list = sub.add_parser("list", help="list registered datasets, models, methods, metrics or suites",
+                            description="List registry entries with one-line descriptions.")
+    p_list.add_argument("kind", nargs="?", choices=KINDS, help="what to list (default: everything)")
+
+    p_run = sub.add_parser("run", help="run a suite and print its leaderboard",
+                           description="Run a suite; records go to a run folder, the leaderboard to "
+                                       "leaderboard.md beside them and to stdout.")
+    p_run.add_argument("--suite", default="quick", help="built-in suite name or path to a .toml file (default: quick)")
+    p_run.add_argument("--out", help="run folder (default: runs/<suite>-<UTC time>)")
+    p_run.add_argument("--methods", help="comma-separated method labels or names to run (default: the suite's)")
+    p_run.add_argument("--metrics", help="comma-separated metric labels or names (cost metrics are always recorded)")
+    p_run.add_argument("--tasks", help="comma-separated dataset[/model[/target]] patterns, * allowed")
+    p_run.add_argument("--seeds", help="comma-separated integer seeds (default: the suite's)")
+    p_run.add_argument("--n-instances", type=int, help="explain the first N test rows (default: the suite's)")
+    p_run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p_run.add_argument("--resume", action="store_true", help="continue the run in --out, skipping cells already recorded")
+    p_run.add_argument("--retrain", action="store_true", help="re-derive model weights instead of loading them")
+    p_run.add_argument("--backend", default="local", help="where cells run (default: local, in-process)")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
+
+    p_lb = sub.add_parser("leaderboard", help="render the leaderboard of one or more run folders",
+                          description="Render the leaderboard of run folders (records repeated across them count once).")
+    p_lb.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) made by `xaibench run`")
+    p_lb.add_argument("--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
+    p_lb.add_argument("--output", help="write to this file instead of stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    from .errors import XaiBenchError  # noqa: PLC0415 - light module
+
+    try:
+        return {"list": _list, "run": _run, "leaderboard": _leaderboard}[args.command](args)
+    except XaiBenchError as exc:
+        print(f"xaibench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        hint = f" Resume with: xaibench run --resume --out {args.out}" if getattr(args, "out", None) else ""
+        print(f"\nxaibench: interrupted; records written so far are kept.{hint}", file=sys.stderr)
+        return 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    logger = logging.getLogger("xaibench")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("xaibench: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+# -- commands ---------------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    from .api import _names, default_out  # noqa: PLC0415
+    from .errors import InvalidParameterError  # noqa: PLC0415
+    from .suite import load_suite, resolve  # noqa: PLC0415
+
+    if args.resume and not args.out:
+        raise InvalidParameterError("--resume needs --out DIR, the folder of the run to continue")
+    seeds = _seeds(args.seeds)
+    suite = load_suite(args.suite)
+    plan = resolve(suite, methods=_names(args.methods), metrics=_names(args.metrics), tasks=_names(args.tasks),
+                   seeds=seeds, n_instances=args.n_instances)
+    out = args.out or str(default_out(suite.name))
+    args.out = out  # for the interruption hint
+    from .runner import run_plan  # noqa: PLC0415
+
+    result = run_plan(plan, out, device=args.device, resume=args.resume, retrain=args.retrain,
+                      backend=args.backend, progress=not args.quiet)
+    if not args.quiet:
+        print(result.leaderboard_path.read_text(encoding="utf-8"))
+    errors = sum(r["status"] == "error" for r in result.records)
+    print(f"xaibench: {len(result.records)} records ({result.written} new, {errors} errors) in {result.directory}; "
+          f"leaderboard: {result.leaderboard_path}", file=sys.stderr)
+    return 0
+
+
+def _seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    from .errors import InvalidParameterError  # noqa: PLC0415
+
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidParameterError(f"--seeds {text!r}: expected comma-separated integers, e.g. --seeds 0,1,2") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise InvalidParameterError(f"--seeds {text!r}: expected distinct integers >= 0")
+    return seeds
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from .leaderboard import leaderboard  # noqa: PLC0415
+
+    text = leaderboard(args.runs, args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    kinds = [args.kind] if args.kind else list(KINDS)
+    for i, kind in enumerate(kinds):
+        if len(kinds) > 1:
+            print(("\n" if i else "") + f"{kind}:")
+        print(_listing(kind))
+    return 0
+
+
+def _listing(kind: str) -> str:
+    from tabulate import tabulate  # noqa: PLC0415
+
+    if kind == "suites":
+        from .suite import builtin_suites, parse_suite  # noqa: PLC0415
+
+        rows = []
+        for name, path in builtin_suites().items():
+            suite = parse_suite(path.read_text(encoding="utf-8"), source=str(path), default_name=name)
+            rows.append((name, f"v{suite.version}", suite.description))
+        return tabulate(rows, tablefmt="plain") if rows else "(none)"
+    from . import registries  # noqa: PLC0415
+
+    registry = getattr(registries, kind)
+    rows = [_row(kind, name, entry) for name, entry in registry.items()]
+    return tabulate(rows, tablefmt="plain", disable_numparse=True) if rows else "(none)"
+
+
+def _row(kind: str, name: str, entry) -> tuple[str, ...]:
+    describe = getattr(entry, "description", "") or ""
+    if kind == "datasets":
+        return name, entry.kind, describe
+    if kind == "models":
+        targets = ", ".join(f"{t} ({d})" if d else t for t, d in entry.targets.items())
+        return name, "/".join(sorted(entry.kinds)), f"{describe}  targets: {targets}"
+    if kind == "methods":
+        return name, entry.family + (", stochastic" if entry.stochastic else ""), describe
+    arrow = "↑" if entry.higher_is_better else "↓"
+    return name, f"{entry.category} {arrow}", describe
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

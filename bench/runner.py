@@ -1,0 +1,127 @@
+"""The runner: a :class:`~xaibench.suite.Plan` → cells → a backend → records in a run folder.
+
+Orchestration only: what a cell does is :mod:`xaibench.backends.cell`, where it runs is the
+backend's business, how records are stored is :mod:`xaibench.store`. The runner checks the
+device, writes the manifest, hands the backend the cells (task by task, then method, then seed)
+and the keys already present (``resume``), appends records as they arrive, shows a progress
+bar, logs skipped and failed cells, and writes ``leaderboard.md`` at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .backends import get_backend
+from .backends.cell import Cell, RunContext
+from .errors import InvalidParameterError
+from .metrics.cost import device_name
+from .store import LEADERBOARD, RunStore, command_line, now, versions
+from .suite import Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    directory: Path
+    records: list[dict[str, Any]]
+    written: int
+
+    @property
+    def leaderboard_path(self) -> Path:
+        return self.directory / LEADERBOARD
+
+
+def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
+             backend: str = "local", progress: bool = True, warmup: bool = True) -> RunResult:
+    """Execute ``plan`` into the run folder ``out``; returns all its records (old ones too on resume)."""
+    device = check_device(device)
+    context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
+                         n_background=plan.n_background, model_seed=plan.model_seed, device=device,
+                         versions=versions(), retrain=retrain, warmup=warmup)
+    store = RunStore.create(out, manifest(plan, context, backend), resume=resume)
+    done = store.keys() if resume else frozenset()
+    cells = [Cell(t, m, plan.metrics, seed, context) for t in plan.tasks for m in plan.methods for seed in plan.seeds]
+    written = _execute(cells, done, store, get_backend(backend), progress=progress, title=plan.suite.name)
+    records = store.records()
+    from .leaderboard import leaderboard  # noqa: PLC0415 - pandas, only at the end
+
+    store.directory.joinpath(LEADERBOARD).write_text(leaderboard(records, "markdown") + "\n", encoding="utf-8")
+    return RunResult(store.directory, records, written)
+
+
+def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str) -> int:
+    from tqdm.auto import tqdm  # noqa: PLC0415
+    from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: PLC0415
+
+    written = 0
+    skipped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    bar = tqdm(total=len(cells), desc=title, unit="cell", disable=not progress, dynamic_ncols=True)
+
+    def on_record(record: dict[str, Any]) -> None:
+        nonlocal written
+        store.append(record)
+        written += 1
+        where = f"{record['task']} × {record['method']} × {record['metric']} (seed {record['seed']})"
+        if record["status"] == "skipped":
+            skipped.setdefault((record["task"], record["metric"]), []).append(record)
+            log.debug("skipped %s: %s", where, record["error"])
+        elif record["status"] == "error":
+            log.warning("error in %s: %s: %s", where, record["error_type"], record["error"])
+
+    def on_cell_done(cell: Cell) -> None:
+        bar.set_postfix_str(f"{cell.task.name} {cell.method.label}", refresh=False)
+        bar.update(1)
+
+    try:
+        with logging_redirect_tqdm():
+            backend.execute(cells, done, on_record, on_cell_done)
+    finally:
+        bar.close()
+        for (task, metric), records in skipped.items():
+            methods = sorted({r["method"] for r in records})
+            log.info("skipped %s on %s for %d method(s) (%s): %s", metric, task, len(methods),
+                     ", ".join(methods), records[0]["error"])
+    return written
+
+
+def check_device(device: str) -> str:
+    """A valid torch device string that exists here, or a typed error saying what to do."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidParameterError(f"--device {device!r} is not a torch device; use cpu or cuda") from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(f"--device {device}: no CUDA device is available here "
+                                    "(torch.cuda.is_available() is False); use --device cpu, "
+                                    "or install a CUDA build of torch on a machine with a GPU")
+    if parsed.type not in ("cpu", "cuda"):
+        raise InvalidParameterError(f"--device {device}: only cpu and cuda are supported")
+    return str(parsed)
+
+
+def manifest(plan: Plan, context: RunContext, backend: str) -> dict[str, Any]:
+    suite = plan.suite
+    return {
+        "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
+                  "source": suite.source, "sha256": suite.sha256, "text": suite.text},
+        "plan": {
+            "tasks": [t.name for t in plan.tasks],
+            "methods": [{"label": m.label, "name": m.method.name, "params": m.method.params} for m in plan.methods],
+            "metrics": [{"label": m.label, "name": m.metric.name, "params": m.metric.params} for m in plan.metrics],
+            "seeds": list(plan.seeds), "n_instances": plan.n_instances, "n_background": plan.n_background,
+            "model_seed": plan.model_seed,
+        },
+        "versions": dict(context.versions),
+        "device": context.device,
+        "device_name": device_name(context.device),
+        "backend": backend,
+        "retrain": context.retrain,
+        "start_time": now(),
+        "command_line": command_line(),
+    }

@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from xaibench.errors import NotApplicableError
+from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.method import register_method
 from xaibench.players import mix
 from xaibench.task import Task
@@ -75,12 +75,12 @@ class Occlusion(BatchedMethod):
     """Occlusion (Zeiler & Fergus 2014, "Visualizing and understanding convolutional networks").
 
     Image tasks (features ``(..., H, W)``): a ``window × window`` square, spanning all channels,
-    slides over ``H × W`` with step ``stride`` (positions ``0, s, 2s, …`` while the window fits,
-    no padding); each position ``p`` is set to the baseline and ``Δ_p = f(x) − f(x_{p←b})``.
-    A feature's attribution is the mean of ``Δ_p`` over the windows covering it (0 if none does,
-    possible when ``stride > window`` or the window does not tile the image). This is captum's
-    ``Occlusion(sliding_window_shapes=(C, w, w), strides=(C, s, s))`` exactly, except captum gives
-    NaN (0/0) to uncovered features and returns float32.
+    slides over ``H × W`` with step ``stride ≤ window``, starting at ``0, s, 2s, …`` — per axis
+    ``⌈(L − w)/s⌉ + 1`` positions, the last one clipped at the border when ``s`` does not divide
+    ``L − w``, so every pixel is covered. Each window ``p`` is set to the baseline and
+    ``Δ_p = f(x) − f(x_{p←b})``; a pixel's attribution (on every channel) is the mean of ``Δ_p``
+    over the windows covering it. This is captum's ``Occlusion(sliding_window_shapes=(C, w, w),
+    strides=(1, s, s))`` exactly, window positions and clipping included (captum returns float32).
 
     Other task kinds have no spatial neighbourhood: there ``occlusion`` removes one player at a
     time and equals ``feature_ablation`` (``window``/``stride`` are unused).
@@ -98,6 +98,9 @@ class Occlusion(BatchedMethod):
     def __post_init__(self) -> None:
         require_positive(self.name, "window", self.window)
         require_positive(self.name, "stride", self.stride)
+        if self.stride > self.window:
+            raise InvalidParameterError(f"occlusion: stride {self.stride} > window {self.window} would leave pixels "
+                                        "that no window covers; use stride <= window")
         require_choice(self.name, "baseline", self.baseline, BASELINES)
 
     def _spatial(self, task: Task) -> bool:
@@ -112,8 +115,13 @@ class Occlusion(BatchedMethod):
         cols = self._strip(w, task.device)
         return (rows[:, None, :, None] & cols[None, :, None, :]).reshape(-1, h, w)
 
+    def _starts(self, length: int) -> range:
+        """Window starts along an axis of ``length``: ``⌈(length − window)/stride⌉ + 1`` of them."""
+        return range(0, length - self.window + self.stride, self.stride)
+
     def _strip(self, length: int, device) -> Tensor:
-        starts = torch.arange(0, length - self.window + 1, self.stride, device=device)
+        """``(positions, length)`` masks of the window along one axis, clipped at the border."""
+        starts = torch.tensor(self._starts(length), device=device)
         pos = torch.arange(length, device=device)
         return (pos >= starts[:, None]) & (pos < starts[:, None] + self.window)
 
@@ -121,7 +129,7 @@ class Occlusion(BatchedMethod):
         if not self._spatial(task):
             return task.players.n
         *_, h, w = task.feature_shape
-        return len(range(0, h - self.window + 1, self.stride)) * len(range(0, w - self.window + 1, self.stride))
+        return len(self._starts(h)) * len(self._starts(w))
 
     def check(self, task: Task) -> None:
         super().check(task)
@@ -135,7 +143,5 @@ class Occlusion(BatchedMethod):
         channels = task.feature_shape[:-2]
         removed = masks.reshape(masks.shape[0], *[1] * len(channels), *masks.shape[1:]).expand(-1, *task.feature_shape)
         drops = ablation_drops(task, x, reference_point(task, self.baseline, x), removed)
-        total = torch.einsum("np,phw->nhw", drops, masks)
-        count = masks.sum(0)
-        mean = torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+        mean = torch.einsum("np,phw->nhw", drops, masks) / masks.sum(0)  # every pixel is covered (stride <= window)
         return mean.reshape(x.shape[0], *[1] * len(channels), *mean.shape[1:]).expand_as(x).contiguous()

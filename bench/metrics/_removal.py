@@ -1,0 +1,198 @@
+"""Helpers shared by the faithfulness metrics: removal strategies, player rankings, chunked evaluation.
+
+A faithfulness metric perturbs the explained instances ``x`` ``(N, *F)`` into ``K`` variants each,
+``(N, K, *F)``, and scores them with the task's target pinned at ``x``. Three pieces recur:
+
+* :class:`Removal` — what a *removed* feature becomes. Static strategies fill removed features
+  with a reference ``r`` (``mix(x, r, keep)``); ``"noisy_linear"`` imputes them from their
+  neighbours (ROAD), so its values depend on which pixels are kept.
+* :func:`player_ranks` — each player's position when players are sorted by their summed
+  attribution (``Players.total``), ties broken by player index (stable), so rankings are
+  deterministic.
+* :func:`evaluate_chunked` — builds and evaluates the perturbations a slice of instances at a
+  time, so no more than about ``task.max_batch`` perturbed rows exist in memory at once.
+
+Randomness: metrics draw **shared** perturbations (the same K draws for every instance, from
+:func:`xaibench.rng.generator`), so an instance's value never depends on its batch mates, under
+a seed derived from the caller's seed and the metric's name (:func:`draw_seed`): a method that
+draws from ``generator(seed)`` (the ``random`` control) must not see its own numbers again in
+the metric that scores it.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
+from xaibench.players import mix
+from xaibench.rng import generator
+
+from ._road import noisy_linear_impute
+
+if TYPE_CHECKING:
+    from xaibench.task import Task
+
+STRATEGIES = ("task", "zero", "mean", "min", "blur", "noisy_linear")
+"""Removal strategies (the metrics' ``baseline`` parameter):
+
+* ``"task"`` — the task's own baseline ``task.baseline`` (zeros for images and one-hot data, the
+  training mean for tabular data): the same "absent" value the attribution methods use.
+* ``"zero"`` — zeros.
+* ``"mean"`` — the per-feature mean of ``task.background``.
+* ``"min"`` — the instance's smallest feature value (Quantus' ``perturb_baseline="black"``).
+* ``"blur"`` — images only: ``x`` blurred by a Gaussian of standard deviation
+  ``blur_sigma × max(H, W)`` pixels, per channel, kernel radius ``ceil(3σ)`` (at most ``side − 1``),
+  reflect padding.
+* ``"noisy_linear"`` — images only: ROAD's noisy linear imputation (Rong et al. 2022), see
+  :mod:`xaibench.metrics._road`.
+"""
+
+IMAGE_ONLY = frozenset({"blur", "noisy_linear"})
+
+DEGENERATE_RTOL = 1e-5
+"""``|f(x) − f(x_removed)| ≤ DEGENERATE_RTOL · max(1, |f(x)|, |f(x_removed)|)`` counts as no change."""
+
+
+def draw_seed(seed: int, name: str) -> int:
+    """Seed of a metric's own draws: a function of the caller's seed and the metric's name."""
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def check_strategy(task: "Task", strategy: str, who: str) -> None:
+    """Typed errors for an unknown strategy or an image-only strategy on a non-image task."""
+    if strategy not in STRATEGIES:
+        raise InvalidParameterError(f"{who}: baseline must be one of {STRATEGIES}, got {strategy!r}")
+    if strategy in IMAGE_ONLY and task.kind != "image":
+        raise NotApplicableError(
+            f"{who}: baseline={strategy!r} needs a spatial neighbourhood and applies to image tasks only; "
+            f"{task.name} is {task.kind}. Use baseline='task', 'mean' or 'zero'"
+        )
+    if task.kind == "image" and len(task.feature_shape) != 3:
+        raise ShapeError(f"{who}: image tasks must have (C, H, W) features, got {task.feature_shape}")
+
+
+class Removal:
+    """What removed features become, for one task: ``removal(x, keep)`` → perturbed inputs.
+
+    ``keep`` is a feature mask, ``(K, *F)`` shared by every instance or ``(n, K, *F)``: 1 keeps a
+    feature, 0 removes it. Static strategies accept any value in [0, 1] (a partial move towards
+    the reference, as infidelity uses); ``"noisy_linear"`` needs a 0/1 mask.
+    """
+
+    def __init__(self, task: "Task", strategy: str = "task", *, blur_sigma: float = 0.1,
+                 road_noise: float = 0.01, seed: int = 0, who: str = "metric"):
+        check_strategy(task, strategy, who)
+        if strategy == "blur" and not blur_sigma > 0:
+            raise InvalidParameterError(f"{who}: blur_sigma must be positive, got {blur_sigma}")
+        if strategy == "noisy_linear" and road_noise < 0:
+            raise InvalidParameterError(f"{who}: road_noise must be non-negative, got {road_noise}")
+        self.task, self.strategy, self.blur_sigma, self.road_noise, self.seed = task, strategy, blur_sigma, road_noise, seed
+
+    @property
+    def static(self) -> bool:
+        return self.strategy != "noisy_linear"
+
+    def reference(self, x: Tensor) -> Tensor:
+        """``(n, *F)`` values a removed feature takes (static strategies only)."""
+        task, s = self.task, self.strategy
+        if s == "task":
+            ref = task.baseline.to(x.dtype)
+        elif s == "zero":
+            ref = torch.zeros_like(x[0])
+        elif s == "mean":
+            ref = task.background.to(x.dtype).mean(0)
+        elif s == "min":
+            return x.reshape(x.shape[0], -1).amin(1).reshape(-1, *[1] * (x.dim() - 1)).expand_as(x)
+        elif s == "blur":
+            return gaussian_blur(x, self.blur_sigma * max(x.shape[-2:]))
+        else:
+            raise InvalidParameterError(f"baseline={s!r} has no fixed reference value; it imputes from the kept pixels")
+        return ref.expand_as(x)
+
+    def __call__(self, x: Tensor, keep: Tensor) -> Tensor:
+        if keep.dim() == x.dim():  # (K, *F) shared by every instance
+            keep = keep.unsqueeze(0).expand(x.shape[0], *keep.shape)
+        if self.static:
+            return mix(x, self.reference(x), keep)
+        n, k = keep.shape[:2]
+        noise = torch.randn(keep.shape[1:], generator=generator(self.seed, x.device), device=x.device, dtype=x.dtype)
+        fallback = self.task.baseline.to(x.dtype).expand(n * k, *x.shape[1:])
+        flat = noisy_linear_impute(
+            x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:]),
+            keep.reshape(n * k, *x.shape[1:]).to(x.dtype),
+            fallback,
+            noise=(self.road_noise * noise).expand(n, *noise.shape).reshape(n * k, *x.shape[1:]),
+        )
+        return flat.reshape(n, k, *x.shape[1:])
+
+
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Per-channel Gaussian blur of ``(N, C, H, W)`` images (reflect padding, radius ``ceil(3σ)``)."""
+    n, c, h, w = x.shape
+    radius = max(1, min(math.ceil(3 * sigma), h - 1, w - 1)) if min(h, w) > 1 else 0
+    if radius == 0:
+        return x.clone()
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    flat = F.pad(x.reshape(n * c, 1, h, w), (radius,) * 4, mode="reflect")
+    flat = F.conv2d(flat, kernel.reshape(1, 1, 1, -1))
+    flat = F.conv2d(flat, kernel.reshape(1, 1, -1, 1))
+    return flat.reshape(n, c, h, w)
+
+
+def player_ranks(task: "Task", attributions: Tensor, *, descending: bool = True, magnitude: bool = False) -> Tensor:
+    """``(N, G)`` position of each player (0 = first) when sorted by its summed attribution.
+
+    Sorted by ``Players.total(φ)`` (or its absolute value), largest first when ``descending``;
+    ties keep the player order (stable sort), so the ranking is deterministic.
+    """
+    scores = task.players.total(attributions)
+    scores = scores.abs() if magnitude else scores
+    order = torch.sort(-scores if descending else scores, dim=-1, stable=True).indices
+    return torch.empty_like(order).scatter_(-1, order, torch.arange(order.shape[-1], device=order.device).expand_as(order))
+
+
+def step_counts(n_players: int, n_steps: int, device=None) -> Tensor:
+    """``(S + 1,)`` players removed after each step: ``round(t · G / S)``, S = min(n_steps, G)."""
+    steps = min(int(n_steps), n_players)
+    return torch.round(torch.arange(steps + 1, device=device, dtype=torch.float64) * n_players / steps).long()
+
+
+def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, slice], Tensor]) -> Tensor:
+    """``(N, K)`` target values of the perturbations ``build(x[s], s)`` ``(n, K, *F)``, a slice at a time.
+
+    Slices hold ``max(1, task.max_batch // K)`` instances, so one slice is about one forward
+    batch; each slice is bound separately (the target stays pinned at its own instances).
+    """
+    rows = max(1, task.max_batch // max(k, 1))
+    out = []
+    with torch.no_grad():
+        for lo in range(0, x.shape[0], rows):
+            part = slice(lo, lo + rows)
+            xs = x[part]
+            out.append(task.bind(xs)(build(xs, part)))
+    return torch.cat(out) if out else x.new_zeros(0, k)
+
+
+def normalise_curve(curve: Tensor) -> tuple[Tensor, Tensor]:
+    """Scale ``(N, S+1)`` curves from ``f(x)`` (first) to ``f(x_removed)`` (last) into 1 → 0.
+
+    ``(f(x_t) − f(x_removed)) / (f(x) − f(x_removed))``. When the denominator is below
+    :data:`DEGENERATE_RTOL` · max(1, |f(x)|, |f(x_removed)|) the instance has no change to
+    explain; its curve is reported unnormalised, ``f(x_t) − f(x_removed)`` (never NaN). Returns
+    the curves and the ``(N,)`` boolean mask of such degenerate instances.
+    """
+    start, end = curve[:, :1], curve[:, -1:]
+    delta = start - end
+    scale = torch.maximum(start.abs(), end.abs()).clamp(min=1.0)
+    degenerate = delta.abs() <= DEGENERATE_RTOL * scale
+    denom = torch.where(degenerate, torch.ones_like(delta), delta)
+    return (curve - end) / denom, degenerate.squeeze(1)

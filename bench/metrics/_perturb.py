@@ -6,6 +6,7 @@
 * :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call.
 * :func:`player_scores` — attributions summed within the task's players ``(N, G)``.
 * :func:`resolve_k` — a top-k size given as a count or as a fraction of the players.
+* :func:`rank_similarity` — Spearman ρ per row, 1 for identical rows (even constant ones).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.rng import generator
+from xaibench.tensorstats import spearman
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -71,3 +73,15 @@ def resolve_k(k: float, n_players: int) -> int:
         raise InvalidParameterError(f"k must be a count >= 1 or a fraction in (0, 1), got {k}")
     count = math.ceil(k * n_players) if k < 1 else int(k)
     return max(1, min(count, n_players))
+
+
+def rank_similarity(a: Tensor, b: Tensor) -> Tensor:
+    """Spearman ρ along the last dimension, except that identical rows score 1.
+
+    ``tensorstats.spearman`` gives 0 for a constant row (no ranking); when both sides are the
+    same constant (a zero attribution twice) the explanation has not changed at all, which a
+    stability or randomisation check must read as perfect agreement.
+    """
+    same = (a == b).all(-1)
+    rho = spearman(a, b)
+    return torch.where(same, torch.ones_like(rho), rho)

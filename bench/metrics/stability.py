@@ -19,9 +19,9 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
-from xaibench.tensorstats import jaccard, pearson, rankdata, topk_mask
+from xaibench.tensorstats import jaccard, topk_mask
 
-from ._perturb import flat_norm, input_noise, metric_seed, player_scores, reexplain, resolve_k
+from ._perturb import flat_norm, input_noise, metric_seed, player_scores, rank_similarity, reexplain, resolve_k
 
 
 @dataclass(frozen=True)
@@ -282,13 +282,11 @@ class SeedStability(Metric):
         check_attributions(x, attributions)
         runs = [attributions] + [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
         scores = [player_scores(task, phi) for phi in runs]
-        ranks = [rankdata(s) for s in scores]
         k = resolve_k(self.k, task.players.n)
         tops = [topk_mask(s.abs(), k) for s in scores]
         rho, jac = [], []
         for i, j in itertools.combinations(range(self.n_seeds), 2):
-            same = (scores[i] == scores[j]).all(-1)
-            rho.append(torch.where(same, torch.ones_like(same, dtype=ranks[i].dtype), pearson(ranks[i], ranks[j])))
+            rho.append(rank_similarity(scores[i], scores[j]))
             jac.append(jaccard(tops[i], tops[j]))
         values = torch.stack(rho).mean(0)
         return MetricOutput(values, {"topk_jaccard": float(torch.stack(jac).mean())})

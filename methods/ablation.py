@@ -109,8 +109,6 @@ class Occlusion(BatchedMethod):
     def windows(self, task: Task) -> Tensor:
         """``(P, H, W)`` 0/1 masks of the window positions, row-major over (top, left)."""
         *_, h, w = task.feature_shape
-        if self.window > min(h, w):
-            raise NotApplicableError(f"occlusion window {self.window} does not fit {h}×{w} images; pass a smaller window")
         rows = self._strip(h, task.device)
         cols = self._strip(w, task.device)
         return (rows[:, None, :, None] & cols[None, :, None, :]).reshape(-1, h, w)
@@ -133,8 +131,13 @@ class Occlusion(BatchedMethod):
 
     def check(self, task: Task) -> None:
         super().check(task)
-        if self._spatial(task) and len(task.feature_shape) < 2:
+        if not self._spatial(task):
+            return
+        if len(task.feature_shape) < 2:
             raise NotApplicableError(f"occlusion needs image features (..., H, W), {task.name} has {task.feature_shape}")
+        if self.window > min(task.feature_shape[-2:]):
+            raise NotApplicableError(f"occlusion window {self.window} does not fit {task.feature_shape} images "
+                                     f"of {task.name}; pass a smaller window")
 
     def explain_chunk(self, task: Task, x: Tensor, *, seed: int) -> Tensor:
         if not self._spatial(task):

@@ -3,7 +3,8 @@
 * :func:`metric_seed` — a seed for a metric's own draws, distinct from the method's stream.
 * :func:`input_noise` — shared noise ``(K, *F)`` (the same K draws for every instance: common
   random numbers, so an instance's value does not depend on its batch mates).
-* :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call.
+* :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call,
+  explaining the output selected at the unperturbed instance.
 * :func:`player_scores` — attributions summed within the task's players ``(N, G)``.
 * :func:`resolve_k` — a top-k size given as a count or as a fraction of the players.
 * :func:`rank_similarity` — Spearman ρ per row, 1 for identical rows (even constant ones).
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from typing import TYPE_CHECKING
@@ -51,10 +53,23 @@ def input_noise(x: Tensor, n: int, *, kind: str, scale: float, seed: int) -> Ten
     return torch.randn(shape, generator=g, device=x.device, dtype=x.dtype) * scale
 
 
-def reexplain(method: "Method", task: "Task", z: Tensor, *, seed: int) -> Tensor:
-    """Attributions of the perturbed inputs ``z`` ``(N, K, *F)``, explained in one batched call."""
+def reexplain(method: "Method", task: "Task", x: Tensor, z: Tensor, *, seed: int) -> Tensor:
+    """Attributions of the perturbed inputs ``z`` ``(N, K, *F)`` of ``x``, explained in one batched call.
+
+    The explained output stays the one selected at the original instance (captum's expanded
+    ``target``, Quantus' ``y_batch``): the method sees a task whose ``select`` returns ``x[n]``'s
+    selector for every row of ``z[n]`` when called on the perturbed batch (as ``task.bind`` does);
+    on any other rows it is the task's own ``select``.
+    """
     flat = z.reshape(-1, *z.shape[2:])
-    return method.explain(task, flat, seed=seed).reshape(z.shape)
+    with torch.no_grad():
+        pinned = task.select(x).long().repeat_interleave(z.shape[1])
+    own = task.select
+
+    def select(rows: Tensor) -> Tensor:
+        return pinned if rows.shape == flat.shape and torch.equal(rows, flat) else own(rows)
+
+    return method.explain(dataclasses.replace(task, select=select), flat, seed=seed).reshape(z.shape)
 
 
 def flat_norm(v: Tensor, lead: int) -> Tensor:

@@ -2,8 +2,9 @@
 
 Every metric here draws K perturbations **shared by all instances** of the batch (common random
 numbers from :func:`xaibench.rng.generator`, on the task's device), re-explains the ``N·K``
-perturbed inputs in **one** ``method.explain`` call with the caller's seed, and reduces over the K
-samples per instance. An instance's value therefore depends only on the instance, the seed and the
+perturbed inputs in **one** ``method.explain`` call with the caller's seed — explaining the output
+selected at the unperturbed instance (the class predicted at x, as captum's expanded ``target`` and
+Quantus' ``y_batch``) — and reduces over the K samples per instance. An instance's value therefore depends only on the instance, the seed and the
 method. captum and Quantus draw fresh noise per instance instead; the distribution of each
 instance's estimate is the same, and the agreement tests pass identical noise to both sides.
 """
@@ -37,7 +38,7 @@ class _ReexplainedNeighbourhood(Metric):
         check_attributions(x, attributions)
         noise = input_noise(x, self.n_samples, kind=self.noise, scale=self.scale, seed=metric_seed(seed, self.name))
         z = x.unsqueeze(1) + noise.unsqueeze(0)
-        return z, reexplain(method, task, z, seed=seed).detach()
+        return z, reexplain(method, task, x, z, seed=seed).detach()
 
 
 @register_metric

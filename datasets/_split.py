@@ -20,17 +20,24 @@ def stratified_split(y: Tensor, test_fraction: float, seed: int = SPLIT_SEED) ->
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     y = y.long().cpu()
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(y), generator=generator)
     classes, per_row = torch.unique(y[order], return_inverse=True)
-    # Rank of each shuffled row among the rows of its class (stable sort keeps the shuffled order).
+    # Rank of each shuffled row among the rows of its class (stable sort keeps the shuffled order);
+    # the first round(n_c * test_fraction) of each class go to the test part.
     by_class = torch.sort(per_row, stable=True).indices
     counts = torch.bincount(per_row, minlength=len(classes))
     starts = torch.cumsum(counts, 0) - counts
     rank = torch.empty_like(by_class)
     rank[by_class] = torch.arange(len(y)) - torch.repeat_interleave(starts, counts)
     n_test = torch.round(counts.double() * test_fraction).long()
-    is_test = rank < n_test[per_row]
-    return order[~is_test], order[is_test]
+    in_test = torch.zeros(len(y), dtype=torch.bool)
+    in_test[order[rank < n_test[per_row]]] = True
+    # A second, independent shuffle orders both parts: in the first one, early positions are
+    # mostly test rows, so the first training rows would over-represent the classes whose test
+    # quota filled first.
+    mixed = torch.randperm(len(y), generator=generator)
+    return mixed[~in_test[mixed]], mixed[in_test[mixed]]
 
 
 def split_rows(x: Tensor, y: Tensor, test_fraction: float, seed: int = SPLIT_SEED) -> tuple[Tensor, Tensor, Tensor, Tensor]:

@@ -1,0 +1,284 @@
+"""Cooperative-game plumbing shared by the Shapley-value methods.
+
+The game of an instance ``x`` is ``v(S) = E_r f(x_S, r_¬S)``: players in the coalition ``S`` keep
+their value from ``x``, the others take it from a reference row ``r``, averaged over the
+reference rows (one row, the task's baseline — "baseline Shapley" — or the task's B background
+rows, as shap's KernelExplainer does: "interventional" Shapley values). Players are the task's
+features or feature groups (:class:`~xaibench.players.Players`).
+
+* :func:`game_values` evaluates ``v`` for a ``(K, G)`` set of coalitions on all instances at once:
+  the masked inputs of a chunk are built in one ``torch.where`` ``(n, K_c, R, *F)`` and evaluated by
+  the task's :class:`~xaibench.task.BoundTarget`; chunks keep the masked inputs under
+  ``max_elements`` numbers, and never change a value.
+* :func:`shapley_kernel_design` draws the coalitions and regression weights of KernelSHAP;
+  :func:`constrained_wls` solves the efficiency-constrained weighted least squares.
+* :func:`antithetic_ranks` / :func:`chain_coalitions` / :func:`chain_attributions` do the same for
+  permutation sampling; :func:`all_coalitions` / :func:`shapley_coefficients` for enumeration.
+
+Designs (coalitions, permutations) are drawn on the CPU from ``xaibench.rng.generator(seed)`` and
+shared by every instance of the batch (common random numbers), then moved to the task's device:
+an instance's result is independent of its batch-mates and identical on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, ClassVar
+
+import torch
+from torch import Tensor
+
+from xaibench.errors import InvalidParameterError
+from xaibench.method import Method
+
+if TYPE_CHECKING:
+    from xaibench.players import Players
+    from xaibench.task import Task
+
+REFERENCES = ("baseline", "background")
+"""``"baseline"``: one reference row, ``task.baseline``; ``"background"``: the task's B background rows."""
+
+DEFAULT_MAX_ELEMENTS = 1 << 24
+"""Numbers in one chunk of masked inputs (64 MiB of float32); changes speed and memory, not results."""
+
+
+def reference_rows(task: "Task", which: str) -> Tensor:
+    """The reference rows ``(R, *F)`` that absent players are taken from (see :data:`REFERENCES`)."""
+    if which not in REFERENCES:
+        raise InvalidParameterError(f"background must be one of {REFERENCES}, got {which!r}")
+    rows = task.baseline.unsqueeze(0) if which == "baseline" else task.background
+    return rows.to(device=task.device, dtype=task.dtype)
+
+
+def game_values(task: "Task", x: Tensor, coalitions: Tensor, reference: Tensor,
+                max_elements: int = DEFAULT_MAX_ELEMENTS) -> Tensor:
+    """``v(S)`` for every instance and coalition: ``(N, K)`` in ``x``'s dtype.
+
+    ``coalitions`` is ``(K, G)`` boolean over ``task.players``; ``reference`` ``(R, *F)``. Row ``n``,
+    column ``k`` is ``mean_r f(where(S_k, x_n, r))`` with ``f``'s output selected at ``x_n``.
+    """
+    players: Players = task.players
+    n, k, r = x.shape[0], coalitions.shape[0], reference.shape[0]
+    out = torch.empty(n, k, dtype=x.dtype, device=x.device)
+    if n == 0 or k == 0:
+        return out
+    masks = players.expand(coalitions.to(device=x.device, dtype=torch.bool))  # (K, *F)
+    row_numbers = r * players.n_features
+    n_step = max(1, min(n, max_elements // row_numbers))
+    k_step = max(1, min(k, max_elements // (n_step * row_numbers)))
+    with torch.no_grad():
+        for i in range(0, n, n_step):
+            xi = x[i : i + n_step]
+            bound = task.bind(xi)
+            xs, refs = xi[:, None, None], reference[None, None]
+            for j in range(0, k, k_step):
+                m = masks[j : j + k_step]
+                z = torch.where(m.reshape(1, -1, 1, *m.shape[1:]), xs, refs)  # (n, k, R, *F) in one op
+                values = bound(z.reshape(xi.shape[0], -1, *players.feature_shape))
+                out[i : i + n_step, j : j + k_step] = values.reshape(xi.shape[0], m.shape[0], r).mean(-1)
+    return out
+
+
+# -- KernelSHAP -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """Coalitions ``(K, G)`` bool and their regression weights ``(K,)`` float64 (CPU)."""
+
+    coalitions: Tensor
+    weights: Tensor
+
+
+def _size_pairs(n_players: int) -> list[tuple[int, int, float]]:
+    """``(s, number of coalitions, kernel mass)`` for each pair of sizes {s, G−s}, s = 1..⌊G/2⌋.
+
+    The Shapley kernel gives a coalition of size s the weight k(s) = (G−1) / (C(G,s) s (G−s)); the
+    mass of all coalitions of one size is (G−1) / (s (G−s)), doubled for the pair {s, G−s} unless
+    s = G − s.
+    """
+    g = n_players
+    out = []
+    for s in range(1, g // 2 + 1):
+        single = s == g - s
+        out.append((s, math.comb(g, s) * (1 if single else 2), (g - 1) / (s * (g - s)) * (1 if single else 2)))
+    return out
+
+
+def _subsets_of_size(n_players: int, size: int) -> Tensor:
+    idx = torch.combinations(torch.arange(n_players), r=size)
+    return torch.zeros(idx.shape[0], n_players, dtype=torch.bool).scatter_(1, idx, True)
+
+
+def shapley_kernel_design(n_players: int, n_samples: int, generator: torch.Generator) -> Design:
+    """KernelSHAP coalitions and weights, following shap's KernelExplainer (Lundberg & Lee 2017).
+
+    1. Size pairs {s, G−s} are enumerated completely, smallest s first, while the budget allotted
+       to a pair by its kernel mass covers all its coalitions (shap's rule); each enumerated
+       coalition gets its exact kernel weight k(|S|).
+    2. The rest of the budget is drawn in **antithetic pairs** (S, ¬S): a size pair with probability
+       proportional to its remaining kernel mass, then S uniform among subsets of size s. Pairs are
+       drawn until ``n_samples`` coalitions are distinct; a pair drawn c times counts c times, and the
+       sampled coalitions share the remaining kernel mass in proportion to their counts.
+    Departure from shap: shap draws the middle size G/2 (G even) without its complement; we pair
+    it too (its complement has the same size, so the sampling distribution is unchanged).
+    The budget is capped at 2^G − 2 (every non-trivial coalition); the empty and the full
+    coalition are not part of the design (they enter the regression as its constraints).
+    """
+    g = n_players
+    empty = Design(torch.zeros(0, g, dtype=torch.bool), torch.zeros(0, dtype=torch.float64))
+    if g < 2:
+        return empty
+    budget = n_samples if g > 62 else min(n_samples, 2**g - 2)
+    pairs = _size_pairs(g)
+    remaining = sum(mass for _, _, mass in pairs)
+    parts, weights = [], []
+    left, first_sampled = budget, len(pairs)
+    for index, (s, count, mass) in enumerate(pairs):
+        if left * mass / remaining / count < 1.0 - 1e-8:
+            first_sampled = index
+            break
+        subsets = _subsets_of_size(g, s)
+        block = subsets if s == g - s else torch.cat([subsets, ~subsets])
+        parts.append(block)
+        weights.append(torch.full((block.shape[0],), mass / count, dtype=torch.float64))
+        left -= count
+        remaining -= mass
+    n_pairs = left // 2
+    if first_sampled < len(pairs) and n_pairs > 0:
+        sampled, counts = _draw_pairs(g, pairs[first_sampled:], n_pairs, generator)
+        share = remaining * counts.to(torch.float64) / (2 * counts.sum())
+        parts += [sampled, ~sampled]
+        weights += [share, share]
+    if not parts:
+        return empty
+    return Design(torch.cat(parts), torch.cat(weights))
+
+
+def _draw_pairs(g: int, pairs: list[tuple[int, int, float]], n_pairs: int,
+                generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``n_pairs`` distinct antithetic pairs (their S side ``(P, G)``) and how often each was drawn."""
+    n_draws = 4 * n_pairs  # as shap: one batch of draws, read in order until enough are distinct
+    sizes = torch.tensor([s for s, _, _ in pairs])
+    probs = torch.tensor([mass for _, _, mass in pairs], dtype=torch.float64)
+    size = sizes[torch.multinomial(probs, n_draws, replacement=True, generator=generator)]
+    rank = torch.rand(n_draws, g, generator=generator).argsort(1).argsort(1)
+    subsets = rank < size[:, None]
+    # one representative per pair {S, ¬S}: for the middle size, the side holding player 0
+    flip = (size == g - size) & ~subsets[:, 0]
+    subsets = subsets ^ flip[:, None]
+    unique, inverse = torch.unique(subsets, dim=0, return_inverse=True)
+    first = torch.full((unique.shape[0],), n_draws, dtype=torch.long)
+    first = first.scatter_reduce(0, inverse, torch.arange(n_draws), reduce="amin")
+    accepted = first.argsort()[:n_pairs]
+    stop = int(first[accepted[-1]]) + 1 if unique.shape[0] >= n_pairs else n_draws
+    counts = torch.bincount(inverse[:stop], minlength=unique.shape[0])[accepted]
+    return unique[accepted], counts
+
+
+def constrained_wls(design: Design, gains: Tensor, totals: Tensor) -> Tensor:
+    """Solve min_φ Σ_k w_k (y_k − z_kᵀφ)² subject to Σ_i φ_i = Δ, for all instances at once.
+
+    ``gains`` ``(N, K)``: y = v(S_k) − v(∅); ``totals`` ``(N,)``: Δ = v(full) − v(∅). The design is
+    shared, so one ``(G+1) × (G+1)`` KKT matrix [[ZᵀWZ, 1], [1ᵀ, 0]] is pseudo-inverted once (float64,
+    on the gains' device) and applied to every instance's right-hand side [ZᵀWy; Δ]. The
+    pseudo-inverse returns the minimum-norm solution when the design is too small to identify φ.
+    """
+    dtype, device = torch.float64, gains.device
+    z = design.coalitions.to(device=device, dtype=dtype)
+    g = z.shape[1]
+    wz = z * design.weights.to(device=device, dtype=dtype)[:, None]
+    kkt = torch.zeros(g + 1, g + 1, dtype=dtype, device=device)
+    kkt[:g, :g] = z.T @ wz
+    kkt[:g, g] = kkt[g, :g] = 1.0
+    rhs = torch.cat([gains.to(dtype) @ wz, totals.to(dtype)[:, None]], dim=1)  # (N, G+1)
+    return (rhs @ torch.linalg.pinv(kkt, hermitian=True))[:, :g]
+
+
+# -- permutation sampling ----------------------------------------------------------------------
+
+
+def antithetic_ranks(n_players: int, n_pairs: int, generator: torch.Generator) -> Tensor:
+    """``(2P, G)`` position of each player in ``P`` uniform random orders followed by their reverses."""
+    order = torch.rand(n_pairs, n_players, generator=generator).argsort(1)
+    orders = torch.cat([order, order.flip(1)])
+    return orders.argsort(1)
+
+
+def chain_coalitions(ranks: Tensor) -> Tensor:
+    """The interior coalitions of each order: the first j players, j = 1..G−1 → ``(C·(G−1), G)`` bool."""
+    g = ranks.shape[1]
+    steps = torch.arange(1, g, device=ranks.device)
+    return (ranks[:, None, :] < steps[None, :, None]).reshape(-1, g)
+
+
+def chain_attributions(empty: Tensor, interior: Tensor, full: Tensor, ranks: Tensor) -> Tensor:
+    """Mean marginal contribution of each player over the orders.
+
+    ``empty``/``full`` ``(N,)`` are v(∅)/v(all); ``interior`` ``(N, C·(G−1))`` the values of
+    :func:`chain_coalitions`. Along each order the values telescope, so every order satisfies
+    efficiency exactly.
+    """
+    n, (c, g) = empty.shape[0], ranks.shape
+    chain = torch.cat([empty[:, None, None].expand(n, c, 1), interior.reshape(n, c, g - 1),
+                       full[:, None, None].expand(n, c, 1)], dim=2)
+    marginal = chain.diff(dim=2)  # (N, C, G): contribution of the player at each position
+    return marginal.gather(2, ranks.to(marginal.device).expand(n, c, g)).mean(1)
+
+
+# -- enumeration -------------------------------------------------------------------------------
+
+
+def all_coalitions(n_players: int) -> Tensor:
+    """Every subset of G players, ``(2^G, G)`` bool, row b is the binary expansion of b."""
+    bits = torch.arange(2**n_players)[:, None] >> torch.arange(n_players)[None, :]
+    return (bits & 1).bool()
+
+
+def shapley_coefficients(coalitions: Tensor) -> Tensor:
+    """``(K, G)`` float64 C with φ = v @ C when ``coalitions`` holds every subset (Shapley 1953).
+
+    φ_i = Σ_{S ∌ i} w(|S|) (v(S ∪ i) − v(S)), w(s) = s! (G−1−s)! / G!, so a coalition S enters
+    φ_i with +w(|S|−1) when i ∈ S and −w(|S|) when i ∉ S.
+    """
+    g = coalitions.shape[1]
+    size = coalitions.sum(1)
+    log_w = lambda s: torch.lgamma(s + 1.0) + torch.lgamma(g - s + 0.0) - math.lgamma(g + 1)  # noqa: E731
+    s = size.to(torch.float64)[:, None]
+    plus = torch.exp(log_w((s - 1).clamp(min=0)))
+    minus = torch.exp(log_w(s.clamp(max=g - 1)))
+    return torch.where(coalitions, plus, -minus)
+
+
+# -- the methods' common base ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GameMethod(Method):
+    """Base of methods that play the coalition game ``v`` of :func:`game_values` on ``task.players``.
+
+    Parameters (shared by every subclass):
+        background: ``"baseline"`` (default: absent players take ``task.baseline``, one model
+            evaluation per coalition) or ``"background"`` (absent players take each of the task's B
+            background rows and ``v`` averages the B outputs, as shap's KernelExplainer does).
+        max_elements: size of one chunk of masked inputs, in numbers; speed and memory only.
+    """
+
+    family: ClassVar[str] = "perturbation"
+    background: str = "baseline"
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+
+    def __post_init__(self) -> None:
+        if self.background not in REFERENCES:
+            raise InvalidParameterError(f"{self.name}: background must be one of {REFERENCES}, got {self.background!r}")
+        if self.max_elements < 1:
+            raise InvalidParameterError(f"{self.name}: max_elements must be positive, got {self.max_elements}")
+
+    def values(self, task: "Task", x: Tensor, coalitions: Tensor) -> Tensor:
+        """``(N, K)`` game values of ``coalitions`` ``(K, G)`` for the instances ``x``."""
+        return game_values(task, x, coalitions, reference_rows(task, self.background), self.max_elements)
+
+    def spread(self, task: "Task", phi: Tensor, like: Tensor) -> Tensor:
+        """Per-player values ``(N, G)`` → per-feature attributions shaped, typed and placed like ``like``."""
+        return task.players.spread(phi.to(device=like.device, dtype=like.dtype))

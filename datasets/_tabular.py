@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from xaibench.dataset import Dataset
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -75,3 +77,21 @@ def _one_hot(values: pd.Series, categories: list[str]) -> Tensor:
     seen = codes >= 0
     out[seen.nonzero().squeeze(1), codes[seen]] = 1.0
     return out
+
+
+def table_dataset(name: str, version: str, train: pd.DataFrame, test: pd.DataFrame, label: str, *,
+                  categorical: set[str], description: str, meta: dict) -> Dataset:
+    """A tabular :class:`Dataset` from two frames whose column ``label`` holds 0/1 labels.
+
+    Every other column is a feature, encoded by :func:`encode_table` in the frames' column order.
+    """
+    columns = [c for c in train.columns if c != label]
+    table = encode_table(train, test, columns, categorical)
+    return Dataset(
+        name=name, version=version, kind="tabular",
+        x_train=table.x_train, y_train=torch.tensor(train[label].to_numpy(dtype="int64")),
+        x_test=table.x_test, y_test=torch.tensor(test[label].to_numpy(dtype="int64")), n_classes=2,
+        feature_names=table.feature_names, groups=table.groups, group_names=table.group_names,
+        description=description,
+        meta={"numeric_mean": table.numeric_mean, "numeric_std": table.numeric_std, **meta},
+    )

@@ -21,6 +21,7 @@ the metric that scores it.
 
 from __future__ import annotations
 
+import copy
 import math
 import zlib
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from xaibench.rng import generator
 from ._road import noisy_linear_impute
 
 if TYPE_CHECKING:
-    from xaibench.task import Task
+    from xaibench.task import BoundTarget, Task
 
 STRATEGIES = ("task", "zero", "mean", "min", "blur", "noisy_linear")
 """Removal strategies (the metrics' ``baseline`` parameter):
@@ -166,33 +167,54 @@ def step_counts(n_players: int, n_steps: int, device=None) -> Tensor:
     return torch.round(torch.arange(steps + 1, device=device, dtype=torch.float64) * n_players / steps).long()
 
 
-def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, slice], Tensor]) -> Tensor:
+def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, slice], Tensor],
+                     bound: "BoundTarget | None" = None) -> Tensor:
     """``(N, K)`` target values of the perturbations ``build(x[s], s)`` ``(n, K, *F)``, a slice at a time.
 
     Slices hold ``max(1, task.max_batch // K)`` instances, so one slice is about one forward
-    batch; each slice is bound separately (the target stays pinned at its own instances).
+    batch. The target is pinned at ``x`` once (``bound``, from ``task.bind(x)`` when not given;
+    pass it to reuse the selection across calls) and each slice reuses its rows' selectors.
     """
+    bound = task.bind(x) if bound is None else bound
     rows = max(1, task.max_batch // max(k, 1))
     out = []
     with torch.no_grad():
         for lo in range(0, x.shape[0], rows):
             part = slice(lo, lo + rows)
-            xs = x[part]
-            out.append(task.bind(xs)(build(xs, part)))
+            out.append(_rows(bound, part)(build(x[part], part)))
     return torch.cat(out) if out else x.new_zeros(0, k)
 
 
-def normalise_curve(curve: Tensor) -> tuple[Tensor, Tensor]:
-    """Scale ``(N, S+1)`` curves from ``f(x)`` (first) to ``f(x_removed)`` (last) into 1 → 0.
+def _rows(bound: "BoundTarget", part: slice) -> "BoundTarget":
+    """``bound`` restricted to the instances ``part``, without selecting their outputs again.
 
-    ``(f(x_t) − f(x_removed)) / (f(x) − f(x_removed))``. When the denominator is below
-    :data:`DEGENERATE_RTOL` · max(1, |f(x)|, |f(x_removed)|) the instance has no change to
-    explain; its curve is reported unnormalised, ``f(x_t) − f(x_removed)`` (never NaN). Returns
-    the curves and the ``(N,)`` boolean mask of such degenerate instances.
+    Workaround until the core offers it (``BoundTarget.rows(part)``): a shallow copy with the
+    sliced instances and selectors.
     """
-    start, end = curve[:, :1], curve[:, -1:]
+    if part.start == 0 and part.stop >= bound.n:
+        return bound
+    sub = copy.copy(bound)
+    sub.x, sub.selector = bound.x[part], bound.selector[part]
+    return sub
+
+
+def explained_change(start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:
+    """``f(x) − f(x_removed)`` per instance, and whether it is too small to normalise by.
+
+    Degenerate when ``|Δ| ≤ DEGENERATE_RTOL · max(1, |f(x)|, |f(x_removed)|)``: the instance has no
+    change to explain.
+    """
     delta = start - end
     scale = torch.maximum(start.abs(), end.abs()).clamp(min=1.0)
-    degenerate = delta.abs() <= DEGENERATE_RTOL * scale
+    return delta, delta.abs() <= DEGENERATE_RTOL * scale
+
+
+def normalise_curve(curve: Tensor, start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:
+    """Scale ``(N, T)`` curves of ``f`` into ``(f − f(x_removed)) / (f(x) − f(x_removed))``.
+
+    A degenerate instance (see :func:`explained_change`) is left unnormalised,
+    ``f − f(x_removed)``, never NaN. Returns the curves and the ``(N,)`` degenerate mask.
+    """
+    delta, degenerate = explained_change(start, end)
     denom = torch.where(degenerate, torch.ones_like(delta), delta)
-    return (curve - end) / denom, degenerate.squeeze(1)
+    return (curve - end.unsqueeze(-1)) / denom.unsqueeze(-1), degenerate

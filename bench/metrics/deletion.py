@@ -1,20 +1,26 @@
 """Removal curves: ``deletion_auc`` (MoRF), ``insertion_auc`` and ``abpc`` (LeRF − MoRF).
 
-Players (features, or the task's groups) are ranked by their summed attribution
-``Φ_g = Σ_{i∈g} φ_i`` (signed: positive evidence first; ties by player index) and removed, or
-inserted, ``c_t = round(t·G/S)`` at a time for ``t = 0..S``, ``S = min(n_steps, G)``. With
-``x^(t)`` the instance whose first ``c_t`` players are removed (their values replaced as the
-``baseline`` strategy says, :mod:`xaibench.metrics._removal`) and ``x^(S)`` the fully removed
-instance, every curve point is normalised by the change it has to explain::
+Definition shared by the three metrics. Players (features, or the task's groups) are ranked by
+their summed attribution ``Φ_g = Σ_{i∈g} φ_i`` oriented by the change being explained, i.e. by
+``s · Φ_g`` with ``s = sign(f(x) − f(x^(S)))`` (ties by player index): "most relevant" means
+"carrying most of the change", whichever its sign, so that for a linear model the exact
+attributions give the steepest deletion and insertion of all orderings. They are removed (or
+inserted) ``c_t = round(t·G/S)`` at a time, ``t = 0..S``, ``S = min(n_steps, G)``. With ``x^(t)``
+the instance whose first ``c_t`` players are removed (replaced as the ``baseline`` strategy says,
+:mod:`xaibench.metrics._removal`) and ``x^(S)`` the fully removed instance, each point is
+normalised by the change to explain::
 
     y_t = (f(x^(t)) − f(x^(S))) / (f(x) − f(x^(S)))          (1 at t = 0, 0 at t = S)
 
 and the score is the trapezoid area under ``y`` against the removed fraction ``c_t / G`` on [0, 1].
-Instances with ``|f(x) − f(x^(S))| ≤ 1e-5 · max(1, |f(x)|, |f(x^(S))|)`` have nothing to explain:
-their curve is left unnormalised (``f(x^(t)) − f(x^(S))``, never NaN), and ``evaluate`` reports
-their share as ``degenerate_fraction``. A negative denominator (the removed input scores higher)
-flips the curve so that it still runs from 1 to 0: the score is the fraction of the change that
-remains, whichever its sign.
+
+Zero denominators, explicitly: when ``|f(x) − f(x^(S))| ≤ 1e-5 · max(1, |f(x)|, |f(x^(S))|)`` the
+instance has no change to explain; its curve is left unnormalised, ``f(x^(t)) − f(x^(S))`` (never
+NaN; with ``s = +1``), and ``evaluate`` reports the share of such instances as
+``degenerate_fraction``. Above the tolerance the normalised values are unbounded when the
+change is small next to the excursions along the curve: the denominator does not depend on the
+method (every method of an instance is scaled alike), but such instances weigh heavily in a
+mean across instances.
 """
 
 from __future__ import annotations
@@ -28,40 +34,81 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
 
-from ._removal import Removal, check_strategy, draw_seed, evaluate_chunked, normalise_curve, player_ranks, step_counts
+from ._removal import (
+    Removal, check_strategy, draw_seed, evaluate_chunked, explained_change, normalise_curve, player_ranks, step_counts,
+)
 
 if TYPE_CHECKING:
     from xaibench.method import Method
     from xaibench.task import Task
 
 
-def removal_curve(task: "Task", x: Tensor, attributions: Tensor, *, order: str = "morf", insertion: bool = False,
-                  baseline: str = "task", n_steps: int = 20, blur_sigma: float = 0.1, road_noise: float = 0.01,
-                  seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Unnormalised removal (or insertion) curve ``(N, S+1)`` and the removed fractions ``(S+1,)``.
+@dataclass(frozen=True)
+class RemovalCurves:
+    """Unnormalised removal curves of a batch, as :func:`removal_curves` returns them.
 
-    ``curve[:, t]`` is ``f`` with the first ``c_t`` players of the ranking removed (deletion) or
-    with only them kept (insertion); ``order="morf"`` ranks by decreasing ``Φ``, ``"lerf"`` by
-    increasing. Deletion's column 0 is ``f(x)``; insertion's is the fully removed input.
+    Attributes:
+        values: ``(N, len(orders), S+1)`` ``f`` along each curve: column ``t`` removes the first
+            ``c_t`` players of the ranking (deletion) or keeps only them (insertion).
+        fractions: ``(S+1,)`` the fraction of players removed (inserted), ``c_t / G``.
+        start, end: ``(N,)`` ``f(x)`` and ``f(x^(S))`` (fully removed).
+        sign: ``(N,)`` the orientation ±1 the ranking used (see :func:`removal_curves`).
     """
-    if order not in ("morf", "lerf"):
-        raise InvalidParameterError(f"order must be 'morf' or 'lerf', got {order!r}")
+
+    values: Tensor
+    fractions: Tensor
+    start: Tensor
+    end: Tensor
+    sign: Tensor
+
+    def normalised(self) -> tuple[Tensor, Tensor]:
+        """Curves scaled to ``(f − f(x^(S))) / (f(x) − f(x^(S)))`` and the degenerate mask."""
+        curves, degenerate = normalise_curve(self.values, self.start.unsqueeze(-1), self.end.unsqueeze(-1))
+        return curves, degenerate.squeeze(-1)
+
+
+def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tuple[str, ...] = ("morf",),
+                   insertion: bool = False, baseline: str = "task", n_steps: int = 20, blur_sigma: float = 0.1,
+                   road_noise: float = 0.01, seed: int = 0, orient: bool = True) -> RemovalCurves:
+    """Removal (or insertion) curves of ``f`` along the attribution ranking, one per order.
+
+    ``"morf"`` ranks players by decreasing ``s · Φ_g``, ``"lerf"`` by increasing, where
+    ``s = sign(f(x) − f(x^(S)))`` when ``orient`` (+1 for degenerate instances) and ``s = 1``
+    otherwise: the most relevant players are those that carry the change being explained, so
+    that for a linear model the exact attributions give the steepest deletion whichever the sign
+    of the change. The endpoints are evaluated first (``2N`` forward rows), then every order's
+    inner points in one chunked pass (``N · len(orders) · (S − 1)`` rows).
+    """
+    if any(o not in ("morf", "lerf") for o in orders) or not orders:
+        raise InvalidParameterError(f"orders must be a non-empty tuple of 'morf' / 'lerf', got {orders!r}")
     if n_steps < 1:
         raise InvalidParameterError(f"n_steps must be at least 1, got {n_steps}")
     check_attributions(x, attributions)
     players = task.players
     removal = Removal(task, baseline, blur_sigma=blur_sigma, road_noise=road_noise,
                       seed=draw_seed(seed, "removal_curve"), who="removal curve")
-    ranks = player_ranks(task, attributions, descending=order == "morf")
     counts = step_counts(players.n, n_steps, device=x.device)
+    ones = torch.ones(players.n, device=x.device, dtype=x.dtype)
+    bound = task.bind(x)
+    ends = evaluate_chunked(task, x, 2, lambda xs, _: removal(xs, players.expand(torch.stack([ones, 0 * ones]))), bound)
+    start, end = ends[:, 0], ends[:, 1]
+    delta, degenerate = explained_change(start, end)
+    sign = torch.where(degenerate | (delta >= 0) | (not orient), 1.0, -1.0).to(x.dtype)
+    oriented = attributions * sign.reshape(-1, *[1] * (x.dim() - 1))
+    ranks = torch.stack([player_ranks(task, oriented, descending=o == "morf") for o in orders], 1)  # (N, O, G)
+    inner = counts[1:-1]
+    if inner.numel():
+        def build(xs: Tensor, part: slice) -> Tensor:
+            first = ranks[part].unsqueeze(2) < inner.reshape(1, 1, -1, 1)  # (n, O, S-1, G)
+            keep = (first if insertion else ~first).flatten(1, 2)
+            return removal(xs, players.expand(keep.to(xs.dtype)))
 
-    def build(xs: Tensor, part: slice) -> Tensor:
-        first = ranks[part].unsqueeze(1) < counts.reshape(1, -1, 1)  # (n, S+1, G): among the first c_t
-        keep = first if insertion else ~first
-        return removal(xs, players.expand(keep.to(xs.dtype)))
-
-    curve = evaluate_chunked(task, x, counts.numel(), build)
-    return curve, counts.to(x.dtype) / players.n
+        mid = evaluate_chunked(task, x, len(orders) * inner.numel(), build, bound).reshape(x.shape[0], len(orders), -1)
+    else:
+        mid = x.new_zeros(x.shape[0], len(orders), 0)
+    first, last = (end, start) if insertion else (start, end)
+    values = torch.cat([first[:, None, None].expand(-1, len(orders), 1), mid, last[:, None, None].expand(-1, len(orders), 1)], -1)
+    return RemovalCurves(values, counts.to(x.dtype) / players.n, start, end, sign)
 
 
 def _auc(curve: Tensor, fractions: Tensor) -> Tensor:
@@ -91,15 +138,13 @@ class _RemovalCurveMetric(Metric):
         super().check(task, method)
         check_strategy(task, self.baseline, self.name)
 
-    def _curve(self, task, x, attributions, seed, *, order="morf", insertion=False) -> tuple[Tensor, Tensor, Tensor]:
-        curve, fractions = removal_curve(
-            task, x, attributions, order=order, insertion=insertion, baseline=self.baseline, n_steps=self.n_steps,
+    def _areas(self, task, x, attributions, seed, *, orders=("morf",), insertion=False) -> tuple[Tensor, Tensor]:
+        """``(N, len(orders))`` areas under the normalised curves, and the degenerate mask."""
+        curves = removal_curves(
+            task, x, attributions, orders=orders, insertion=insertion, baseline=self.baseline, n_steps=self.n_steps,
             blur_sigma=self.blur_sigma, road_noise=self.road_noise, seed=seed)
-        if insertion:  # normalise from f(x) (last) to the fully removed input (first)
-            normalised, degenerate = normalise_curve(curve.flip(-1))
-            return normalised.flip(-1), fractions, degenerate
-        normalised, degenerate = normalise_curve(curve)
-        return normalised, fractions, degenerate
+        normalised, degenerate = curves.normalised()
+        return _auc(normalised, curves.fractions), degenerate
 
     def _score(self, task, x, attributions, seed) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -139,8 +184,8 @@ class DeletionAUC(_RemovalCurveMetric):
     description: ClassVar[str] = "area under the normalised MoRF deletion curve (Samek et al. 2017)"
 
     def _score(self, task, x, attributions, seed):
-        curve, fractions, degenerate = self._curve(task, x, attributions, seed)
-        return _auc(curve, fractions), degenerate
+        areas, degenerate = self._areas(task, x, attributions, seed)
+        return areas[:, 0], degenerate
 
 
 @register_metric
@@ -162,8 +207,8 @@ class InsertionAUC(_RemovalCurveMetric):
     description: ClassVar[str] = "area under the normalised insertion curve (Petsiuk et al. 2018)"
 
     def _score(self, task, x, attributions, seed):
-        curve, fractions, degenerate = self._curve(task, x, attributions, seed, insertion=True)
-        return _auc(curve, fractions), degenerate
+        areas, degenerate = self._areas(task, x, attributions, seed, insertion=True)
+        return areas[:, 0], degenerate
 
 
 @register_metric
@@ -184,6 +229,5 @@ class ABPC(_RemovalCurveMetric):
     description: ClassVar[str] = "area between the LeRF and MoRF deletion curves (Samek et al. 2017)"
 
     def _score(self, task, x, attributions, seed):
-        morf, fractions, degenerate = self._curve(task, x, attributions, seed)
-        lerf, _, _ = self._curve(task, x, attributions, seed, order="lerf")
-        return _auc(lerf, fractions) - _auc(morf, fractions), degenerate
+        areas, degenerate = self._areas(task, x, attributions, seed, orders=("lerf", "morf"))
+        return areas[:, 0] - areas[:, 1], degenerate

@@ -50,7 +50,7 @@ class CellResult:
     summary: Summary | None = None
     n_seeds: int = 0
     rank: float | None = None
-    errors: list[str] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (seed, "Type: message")
 
     @property
     def has_value(self) -> bool:
@@ -121,7 +121,7 @@ def _task_table(task: str, rows: list[Mapping[str, Any]]) -> TaskTable:
     for column in columns:
         _rank_column(column, methods, cells)
     table = TaskTable(
-        task=task, quality=_quality(rows), devices=sorted({_device(r) for r in rows if r.get("device")}),
+        task=task, quality=_quality(rows), devices=sorted({_device(r) for r in rows if r.get("device_name")}),
         seeds=sorted({r["seed"] for r in rows}), columns=columns, methods=methods, cells=cells,
         mean_rank={}, category_rank={}, dropped=dropped,
     )
@@ -136,12 +136,12 @@ def _task_table(task: str, rows: list[Mapping[str, Any]]) -> TaskTable:
 
 def _cell(records: Sequence[Mapping[str, Any]]) -> CellResult:
     seeds = len({r["seed"] for r in records})
-    errors = [f"seed {r['seed']}: {r.get('error_type')}: {r.get('error')}" for r in records if r["status"] == "error"]
+    errors = [(r["seed"], f"{r.get('error_type')}: {r.get('error')}") for r in records if r["status"] == "error"]
     if errors:
-        return CellResult("error", n_seeds=seeds, errors=errors)
+        return CellResult("error", n_seeds=seeds, errors=sorted(errors))
     ok = [r for r in records if r["status"] == "ok"]
     if not ok:
-        return CellResult("skipped", n_seeds=seeds, errors=[str(records[0].get("error"))])
+        return CellResult("skipped", n_seeds=seeds)
     ordered = sorted(ok, key=lambda r: r["seed"])
     summary = pooled([r["values"] for r in ordered], aligned=bool(ordered[0].get("per_instance", True)))
     return CellResult("ok", summary, n_seeds=len(ok))
@@ -189,8 +189,7 @@ def _none_if_nan(value: Any) -> Any:
 
 
 def _device(record: Mapping[str, Any]) -> str:
-    name = record.get("device_name")
-    return f"{record['device']} ({name})" if name else str(record["device"])
+    return f"{record['device']} ({record['device_name']})"
 
 
 def leaderboard(source: Any, format: str = "markdown") -> str:  # noqa: A002 - the CLI's word

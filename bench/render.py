@@ -35,22 +35,22 @@ def render(tables: list[TaskTable], format: str = "markdown") -> str:  # noqa: A
 def _task_text(table: TaskTable, *, latex: bool) -> str:
     from tabulate import tabulate  # noqa: PLC0415
 
-    esc = _latex_escape if latex else (lambda s: s)
+    esc = _latex_escape if latex else (lambda s: str(s).replace("|", "\\|"))
     arrow = (lambda hib: "$\\uparrow$" if hib else "$\\downarrow$") if latex else ARROW.get
-    pm = " $\\pm$ " if latex else " ± "
+    pm = " ± "  # escaped with the rest of the cell in LaTeX
     categories = table.categories if len(table.categories) > 1 else []
     headers = ["method"] + [f"{esc(c.label)} {arrow(c.higher_is_better)}" for c in table.columns]
     headers += ["mean rank"] + [f"rank: {esc(cat)}" for cat in categories]
     body = []
     for method in table.methods:
-        row = [esc(method)] + [_cell_text(table.cell(method, c.label), pm, len(table.seeds)) for c in table.columns]
+        row = [method] + [_cell_text(table.cell(method, c.label), pm, len(table.seeds)) for c in table.columns]
         row += [_rank_text(table.mean_rank[method])] + [_rank_text(table.category_rank[cat][method]) for cat in categories]
-        body.append(row)
+        body.append([esc(text) for text in row])
     grid = tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
     heading, notes = _heading(table), _notes(table)
     if latex:
         return (f"\\paragraph{{{esc(heading)}}}\n\n\\begin{{table}}[h]\n\\centering\n\\small\n{grid}\n"
-                f"\\caption*{{{esc(' '.join(notes))}}}\n\\end{{table}}")
+                f"\\par\\footnotesize {esc(' '.join(notes))}\n\\end{{table}}")
     return f"### {heading}\n\n{grid}\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
@@ -73,10 +73,14 @@ def _notes(table: TaskTable) -> list[str]:
         notes.append("† fewer seeds than the other cells of this table (an interrupted run?).")
     if table.dropped:
         notes.append(f"Not applicable to this task, hence not shown: {', '.join(table.dropped)}.")
+    failures: dict[tuple[str, str], tuple[list[str], set[int]]] = {}
     for (method, metric), cell in table.cells.items():
-        if cell.status == "error":
-            notes.append(f"error in {method} × {metric}: {cell.errors[0]}"
-                         + (f" (+{len(cell.errors) - 1} more seeds)" if len(cell.errors) > 1 else ""))
+        for seed, text in cell.errors:
+            metrics, seeds = failures.setdefault((method, text), ([], set()))
+            metrics += [metric] if metric not in metrics else []
+            seeds.add(seed)
+    for (method, text), (metrics, seeds) in failures.items():
+        notes.append(f"error in {method} × {', '.join(metrics)} (seed {', '.join(map(str, sorted(seeds)))}): {text}")
     return notes
 
 
@@ -95,7 +99,7 @@ def _cell_text(cell: CellResult, pm: str, n_seeds: int) -> str:
 def _rank_text(rank: float | None) -> str:
     if rank is None:
         return "—"
-    return f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"
+    return f"{rank:.2f}".rstrip("0").rstrip(".")
 
 
 def _number(value: float | None) -> str:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
-from xaibench.rng import generator
+from xaibench.rng import generator, instance_keys
 from xaibench.tensorstats import spearman
 
 if TYPE_CHECKING:
@@ -57,19 +57,54 @@ def reexplain(method: "Method", task: "Task", x: Tensor, z: Tensor, *, seed: int
     """Attributions of the perturbed inputs ``z`` ``(N, K, *F)`` of ``x``, explained in one batched call.
 
     The explained output stays the one selected at the original instance (captum's expanded
-    ``target``, Quantus' ``y_batch``): the method sees a task whose ``select`` returns ``x[n]``'s
-    selector for every row of ``z[n]`` when called on the perturbed batch (as ``task.bind`` does);
-    on any other rows it is the task's own ``select``.
+    ``target``, Quantus' ``y_batch``): the method sees the task with a :class:`PinnedSelect`.
     """
     flat = z.reshape(-1, *z.shape[2:])
     with torch.no_grad():
         pinned = task.select(x).long().repeat_interleave(z.shape[1])
-    own = task.select
-
-    def select(rows: Tensor) -> Tensor:
-        return pinned if rows.shape == flat.shape and torch.equal(rows, flat) else own(rows)
-
+    select = PinnedSelect(task.select, flat, pinned)
     return method.explain(dataclasses.replace(task, select=select), flat, seed=seed).reshape(z.shape)
+
+
+class PinnedSelect:
+    """``select`` that gives the rows of a perturbed batch the selectors of their instances.
+
+    Rows of ``flat`` reach ``select`` as the batch itself or as row slices of it (methods chunk
+    their input; recognised by storage offset, free), or as copies (found by a content hash of the
+    row's bits, computed only if needed). Any other rows get the task's own selection.
+    """
+
+    def __init__(self, own, flat: Tensor, pinned: Tensor):
+        self.own, self.flat, self.pinned = own, flat, pinned
+        self._index: tuple[Tensor, Tensor] | None = None
+
+    def __call__(self, rows: Tensor) -> Tensor:
+        start = self._slice_start(rows)
+        if start is not None:
+            return self.pinned[start : start + rows.shape[0]]
+        return self._lookup(rows)
+
+    def _slice_start(self, rows: Tensor) -> int | None:
+        flat = self.flat
+        if (rows.dtype != flat.dtype or rows.device != flat.device or rows.shape[1:] != flat.shape[1:]
+                or not rows.is_contiguous() or rows.untyped_storage().data_ptr() != flat.untyped_storage().data_ptr()):
+            return None
+        row_bytes = flat[0].numel() * flat.element_size()
+        start, rest = divmod(rows.data_ptr() - flat.data_ptr(), row_bytes)
+        return start if rest == 0 and 0 <= start <= flat.shape[0] - rows.shape[0] else None
+
+    def _lookup(self, rows: Tensor) -> Tensor:
+        if rows.shape[1:] != self.flat.shape[1:]:
+            return self.own(rows)
+        if self._index is None:
+            self._index = instance_keys(self.flat, 0).sort()
+        keys, order = self._index
+        wanted = instance_keys(rows.to(self.flat.dtype), 0)
+        at = torch.searchsorted(keys, wanted).clamp(max=keys.numel() - 1)
+        found = keys[at] == wanted
+        if found.all():
+            return self.pinned[order[at]]
+        return torch.where(found, self.pinned[order[at]], self.own(rows).long())
 
 
 def flat_norm(v: Tensor, lead: int) -> Tensor:

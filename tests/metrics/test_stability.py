@@ -207,3 +207,27 @@ def test_instance_without_label_preserving_neighbour_falls_back_to_all():
     _, out = run("ris", t, jumpy)
     assert out.extras == {"kept_fraction": 0.0, "no_kept_fraction": 1.0}
     assert out.values.item() > 100
+
+
+@pytest.mark.parametrize("how", ["chunks", "copies"])
+def test_the_pinned_output_survives_chunking_and_copies(how):
+    """Methods explain the perturbed batch in row chunks (views) or on copies: still pinned."""
+    t = dataclasses.replace(mlp_task(n_instances=6), max_batch=7)
+    seen = []
+
+    def spy(task, x, seed):
+        parts = x.split(task.max_batch) if how == "chunks" else [x.clone()[i : i + 5].clone() for i in range(0, len(x), 5)]
+        seen.append(torch.cat([task.bind(part).selector for part in parts]))
+        return torch.zeros_like(x)
+
+    run("max_sensitivity", t, Explainer(spy), scale=5.0)
+    assert torch.equal(seen[-1], t.select(t.inputs).repeat_interleave(10))
+
+
+def test_rows_outside_the_perturbed_batch_keep_their_own_output():
+    t = mlp_task(n_instances=6)
+    seen = []
+    spy = Explainer(lambda task, x, seed: seen.append(task.bind(x[:4] * 3).selector) or torch.zeros_like(x))
+    metric, _ = run("max_sensitivity", t, spy, scale=5.0)
+    neighbours = (t.inputs[:, None] + drawn_noise(metric, t.inputs)).reshape(-1, t.n_features)
+    assert torch.equal(seen[-1], t.select(neighbours[:4] * 3))

@@ -54,6 +54,7 @@ Defaults: ``n_samples=5000`` (LimeTabularExplainer's; lime_image's is 1000, we k
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,59 +146,69 @@ class Lime(Method):
         self.check(task)
         with torch.no_grad():
             bound = task.bind(x)
-            if self.resolved_mode(task) == "tabular":
-                z, weights, y = self._tabular_neighbourhood(task, bound, seed)
-            else:
-                z, weights, y = self._segments_neighbourhood(task, bound, seed)
-            coef, _ = self._fit(z, y, weights)
+            tabular = self.resolved_mode(task) == "tabular"
+            moments = self._tabular_moments(task, bound, seed) if tabular else self._segments_moments(task, bound, seed)
+            if self.num_features is not None and self.num_features < moments.n_features:
+                coef, _ = moments.solve(SELECTION_ALPHA)  # lime's "highest_weights": top-k of |β·z₀|
+                moments = moments.restrict(topk_mask((coef * moments.first).abs(), self.num_features))
+            coef, _ = moments.solve(self.alpha)
             coef = coef.to(x.dtype)
-            if self.resolved_mode(task) == "tabular":
-                return coef.reshape(x.shape)
-            return task.players.spread(coef)
+            return coef.reshape(x.shape) if tabular else task.players.spread(coef)
 
-    def _fit(self, z: Tensor, y: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
-        """Ridge on all interpretable features, or on the ``num_features`` lime would keep."""
-        if self.num_features is not None and self.num_features < z.shape[-1]:
-            coef, _ = weighted_ridge(z, y, weights, SELECTION_ALPHA)
-            keep = topk_mask((coef * z[:, 0]).abs(), self.num_features)
-            z = z * keep.unsqueeze(1).to(z.dtype)  # a zeroed column gets coefficient exactly 0
-        return weighted_ridge(z, y, weights, self.alpha)
-
-    def _tabular_neighbourhood(self, task: Task, bound: BoundTarget, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    def _tabular_moments(self, task: Task, bound: BoundTarget, seed: int) -> RidgeMoments:
+        """lime_tabular's neighbourhood of every instance, encoded features-major in one buffer."""
         x = bound.x.reshape(bound.n, -1).double()
+        n, d, k = bound.n, x.shape[1], self.n_samples - 1
         g = generator(seed, task.device)
-        k = self.n_samples - 1
+        design = torch.empty(n, d + 2, self.n_samples, dtype=task.dtype, device=task.device)  # rows: z, 1, y
         if self.discretizer == "none":
             background = task.background.reshape(task.background.shape[0], -1).double()
-            mean = background.mean(0)
-            scale = background.std(0, unbiased=False)
+            mean, scale = background.mean(0), background.std(0, unbiased=False)
             scale = torch.where(scale < 10 * torch.finfo(scale.dtype).eps, torch.ones_like(scale), scale)
-            noise = torch.randn(k, x.shape[1], generator=g, device=x.device, dtype=x.dtype)
-            points = noise * scale + (x.unsqueeze(1) if self.sample_around_instance else mean)
-            z = ((torch.cat([x.unsqueeze(1), points.expand(bound.n, k, -1)], 1) - mean) / scale).to(task.dtype)
-            distance = (z - z[:, :1]).norm(dim=-1)
+            noise = torch.randn(k, d, generator=g, device=x.device, dtype=x.dtype)  # z of a sample, ε ~ N(0, I)
+            first = (x - mean) / scale
+            design[:, :d, 0] = first
+            if self.sample_around_instance:
+                points = (noise * scale).unsqueeze(0) + x.unsqueeze(1)
+                design[:, :d, 1:] = noise.T.unsqueeze(0) + first.unsqueeze(-1)
+                distance = noise.norm(dim=-1).expand(n, k)
+            else:
+                points = noise * scale + mean
+                design[:, :d, 1:] = noise.T
+                distance = torch.cdist(first, noise)
         else:
             bins = QuantileBins.fit(task.background.reshape(task.background.shape[0], -1), DISCRETIZERS[self.discretizer])
             sampled = bins.sample(k, g)
             points = bins.undiscretize(sampled, torch.rand(sampled.shape, generator=g, device=x.device, dtype=x.dtype))
-            z = torch.ones(bound.n, self.n_samples, x.shape[1], dtype=task.dtype, device=task.device)
-            z[:, 1:] = sampled.unsqueeze(0) == bins.digitize(x).unsqueeze(1)  # 1 where the sampled bin is x's bin
-            distance = (z.shape[-1] - z.sum(-1)).sqrt()  # Euclidean distance to z0 = 1
-        weights = lime_kernel(distance, self.resolved_kernel_width(task))
+            own = bins.digitize(x)
+            first = torch.ones_like(x)
+            design[:, :d, 0] = 1
+            design[:, :d, 1:] = sampled.T.unsqueeze(0) == own.unsqueeze(-1)  # z = 1 where the sampled bin is x's bin
+            distance = (d - bins.matches(own, sampled)).sqrt()  # Euclidean distance to z₀ = 1
+        weights = lime_kernel(torch.cat([torch.zeros_like(distance[:, :1]), distance], 1), self.resolved_kernel_width(task))
         points = points.to(task.dtype).reshape(*points.shape[:-1], *task.feature_shape)
-        rest = evaluate_shared(bound, points) if points.dim() == 1 + len(task.feature_shape) else bound(points)
-        return z, weights, torch.cat([bound(bound.x).unsqueeze(1), rest], 1)
+        if points.dim() == 1 + len(task.feature_shape):  # the same points for every instance
+            values, which = evaluate_per_selector(bound, points)
+            rest = values[which]
+        else:
+            rest = bound(points)
+        y = torch.cat([bound(bound.x).unsqueeze(1), rest], 1)
+        shift = y.mean(-1)  # y enters the moments shifted, so a large offset costs no digits
+        design[:, d] = 1
+        design[:, d + 1] = y - shift.unsqueeze(-1)
+        return RidgeMoments.from_design(design, weights.to(task.dtype), shift, first)
 
-    def _segments_neighbourhood(self, task: Task, bound: BoundTarget, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    def _segments_moments(self, task: Task, bound: BoundTarget, seed: int) -> RidgeMoments:
+        """lime_image's neighbourhood over the task's groups; one binary design shared by every instance."""
         players = task.players
         g = generator(seed, task.device)
         on = torch.randint(0, 2, (self.n_samples - 1, players.n), generator=g, device=task.device).to(task.dtype)
         masks = players.expand(on).unsqueeze(0)  # (1, K-1, *F), broadcast over instances
         y_rest = evaluate_chunked(bound, lambda rows: mix(bound.x, task.baseline, masks[:, rows]), on.shape[0])
-        z = torch.cat([torch.ones_like(on[:1]), on]).unsqueeze(0)  # (1, K, G): one design shared by every instance
-        distance = 1 - (z.sum(-1) / players.n).sqrt()  # cosine distance to z0 = 1 (1 for the empty coalition)
+        z = torch.cat([torch.ones_like(on[:1]), on])  # (K, G)
+        distance = 1 - (z.sum(-1) / players.n).sqrt()  # cosine distance to z₀ = 1 (1 for the empty coalition)
         weights = lime_kernel(distance, self.resolved_kernel_width(task))
-        return z, weights, torch.cat([bound(bound.x).unsqueeze(1), y_rest], 1)
+        return RidgeMoments.shared(z, weights, torch.cat([bound(bound.x).unsqueeze(1), y_rest], 1))
 
 
 def lime_kernel(distance: Tensor, width: float) -> Tensor:
@@ -205,50 +216,90 @@ def lime_kernel(distance: Tensor, width: float) -> Tensor:
     return torch.exp(-distance.square() / (2 * width**2))
 
 
-def weighted_ridge(z: Tensor, y: Tensor, weights: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
-    """Weighted ridge with unpenalised intercept (sklearn ``Ridge(alpha).fit(z, y, sample_weight)``), batched.
+@dataclass(frozen=True)
+class RidgeMoments:
+    """Weighted sums behind ``Ridge(alpha).fit(z, y, sample_weight=w)`` for a batch of instances (float64).
 
-    ``z`` is ``(B, K, p)`` and ``weights`` ``(B, K)`` with ``B`` either ``N`` or 1 (one design shared
-    by every instance), ``y`` is ``(N, K)``. Solves ``(Z̃ᵀWZ̃ + λI) β = Z̃ᵀW ỹ`` where ``Z̃, ỹ`` are
-    centred on their weighted means (the intercept ``ȳ − z̄ᵀβ`` is then unpenalised, as sklearn).
-    The weighted moments ``ZᵀWZ``, ``ZᵀWy`` are one batched matmul in ``z``'s dtype (``y`` shifted
-    by its row mean first, so no digits are lost to a large offset); centring and the solve are in
-    float64, one batched ``torch.linalg.solve``, a shared design factorised once for all instances.
+    ``total = Σw`` ``(B,)``, ``z_sum = Σwz`` ``(B, p)``, ``zz = ΣwzzᵀΣ`` ``(B, p, p)`` with ``B`` either
+    ``N`` or 1 (one design shared by every instance); ``y_sum = Σwỹ`` ``(N,)``, ``zy = Σwzỹ`` ``(N, p)``
+    with ``ỹ = y − shift``; ``first`` ``(B, p)`` is the instance's own encoding ``z₀``.
+    """
+
+    total: Tensor
+    z_sum: Tensor
+    zz: Tensor
+    y_sum: Tensor
+    zy: Tensor
+    shift: Tensor
+    first: Tensor
+
+    @property
+    def n_features(self) -> int:
+        return self.zz.shape[-1]
+
+    @classmethod
+    def from_design(cls, design: Tensor, weights: Tensor, shift: Tensor, first: Tensor) -> RidgeMoments:
+        """Per-instance designs ``(N, p + 2, K)`` whose rows are ``z``, ones, ``y − shift``: one batched matmul.
+
+        ``design`` is scaled by ``√w`` in place (it is a scratch buffer), so the moments are ``D Dᵀ``.
+        """
+        p = design.shape[1] - 2
+        design *= weights.sqrt().unsqueeze(1)
+        m = (design @ design.transpose(1, 2)).double()
+        return cls(m[:, p, p], m[:, :p, p], m[:, :p, :p], m[:, p, p + 1], m[:, :p, p + 1], shift.double(), first.double())
+
+    @classmethod
+    def shared(cls, z: Tensor, weights: Tensor, y: Tensor) -> RidgeMoments:
+        """One design ``z`` ``(K, p)`` with weights ``(K,)`` for every instance's responses ``y`` ``(N, K)``."""
+        shift = y.mean(-1, keepdim=True)
+        y = y - shift
+        zw = z * weights.unsqueeze(-1)
+        return cls(weights.sum().double().reshape(1), zw.sum(0).double().unsqueeze(0), (zw.T @ z).double().unsqueeze(0),
+                   (y @ weights).double(), (y @ zw).double(), shift.squeeze(-1).double(), z[:1].double())
+
+    def restrict(self, keep: Tensor) -> RidgeMoments:
+        """The moments with only the features ``keep`` ``(N, p)`` (bool): a dropped feature's coefficient solves to 0."""
+        m = keep.to(torch.float64)
+        return dataclasses.replace(self, z_sum=self.z_sum * m, zz=self.zz * m.unsqueeze(-1) * m.unsqueeze(-2), zy=self.zy * m)
+
+    def solve(self, alpha: float) -> tuple[Tensor, Tensor]:
+        """``(coef (N, p), intercept (N,))``: ``(Z̃ᵀWZ̃ + αI) β = Z̃ᵀWỹ`` with ``Z̃, ỹ`` centred on their weighted
+        means (the intercept ``ȳ − z̄ᵀβ`` is unpenalised, as sklearn's); one batched ``torch.linalg.solve``,
+        a shared design factorised once for every right-hand side."""
+        z_mean = self.z_sum / self.total.unsqueeze(-1)
+        y_mean = self.y_sum / self.total
+        eye = torch.eye(self.n_features, dtype=torch.float64, device=self.zz.device)
+        gram = self.zz - self.total[:, None, None] * z_mean.unsqueeze(-1) * z_mean.unsqueeze(-2) + alpha * eye
+        rhs = self.zy - self.total.unsqueeze(-1) * z_mean * y_mean.unsqueeze(-1)  # Σ w (z − z̄)(ỹ − ȳ)
+        coef = torch.linalg.solve(gram[0], rhs.T).T if gram.shape[0] == 1 else torch.linalg.solve(gram, rhs)
+        return coef, self.shift + y_mean - (z_mean * coef).sum(-1)
+
+
+def weighted_ridge(z: Tensor, y: Tensor, weights: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """sklearn ``Ridge(alpha).fit(z[n], y[n], sample_weight=weights[n])`` for every ``n`` at once.
+
+    ``z`` ``(B, K, p)`` and ``weights`` ``(B, K)`` with ``B`` either ``N`` or 1 (shared design), ``y`` ``(N, K)``.
     Returns ``(coef (N, p), intercept (N,))`` in float64.
     """
-    shift = y.mean(-1, keepdim=True)
-    y = y - shift
-    p = z.shape[-1]
-    total = weights.sum(-1).double()  # (B,)
-    if z.shape[0] == 1:  # one design: (p, p) moments once, (N, p) right-hand sides by one matmul
-        zw = z[0] * weights[0].unsqueeze(-1)
-        z_sum, zz, zy, y_sum = zw.sum(0, keepdim=True), (zw.T @ z[0]).unsqueeze(0), y @ zw, y @ weights[0]
-    else:  # [z, y]ᵀ W [z, y] in one batched matmul
-        zy_cols = torch.cat([z, y.unsqueeze(-1)], -1)
-        zw = zy_cols * weights.unsqueeze(-1)
-        moments = zw.transpose(-1, -2) @ zy_cols  # (N, p + 1, p + 1)
-        sums = zw.sum(-2)
-        z_sum, zz, zy, y_sum = sums[:, :p], moments[:, :p, :p], moments[:, :p, p], sums[:, p]
-    z_mean = z_sum.double() / total.unsqueeze(-1)  # (B, p)
-    y_mean = y_sum.double() / total  # (N,)
-    eye = torch.eye(z.shape[-1], dtype=torch.float64, device=z.device)
-    gram = zz.double() - total[:, None, None] * z_mean.unsqueeze(-1) * z_mean.unsqueeze(-2) + alpha * eye
-    rhs = zy.double() - total.unsqueeze(-1) * z_mean * y_mean.unsqueeze(-1)  # Σ w (z − z̄)(y − ȳ)
-    coef = torch.linalg.solve(gram[0], rhs.T).T if z.shape[0] == 1 else torch.linalg.solve(gram, rhs)
-    return coef, shift.squeeze(-1).double() + y_mean - (z_mean * coef).sum(-1)
+    if z.shape[0] == 1:
+        return RidgeMoments.shared(z[0], weights[0], y).solve(alpha)
+    shift = y.mean(-1)
+    ones = torch.ones_like(y).unsqueeze(1)
+    design = torch.cat([z.transpose(1, 2), ones, (y - shift.unsqueeze(-1)).unsqueeze(1)], 1)
+    return RidgeMoments.from_design(design, weights, shift, z[:, 0]).solve(alpha)
 
 
-def evaluate_shared(bound: BoundTarget, points: Tensor) -> Tensor:
-    """``f`` at the same points ``(K, *F)`` for every instance of ``bound`` → ``(N, K)``.
+def evaluate_per_selector(bound: BoundTarget, points: Tensor) -> tuple[Tensor, Tensor]:
+    """``f`` at the same points ``(K, *F)`` for every instance of ``bound``, once per distinct selector.
 
-    Evaluates once per distinct selector (output class) among the instances, not once per
-    instance: ``f(p, s)`` depends on the instance only through ``s``.
+    ``f(p, s)`` depends on the instance only through its selector ``s`` (output class), so the
+    points are evaluated for each distinct selector, not for each instance. Returns the values
+    ``(U, K)`` and, per instance, the row holding its values ``(N,)``.
     """
     selectors, which = torch.unique(bound.selector, return_inverse=True)
     first = torch.full_like(selectors, bound.n).scatter_reduce(0, which, torch.arange(bound.n, device=which.device), "amin")
     representatives = bound.task.bind(bound.x[first])
-    values = representatives(points.unsqueeze(0).expand(len(first), *points.shape))
-    return values[which]
+    return representatives(points.unsqueeze(0).expand(len(first), *points.shape)), which
 
 
 def evaluate_chunked(bound: BoundTarget, make_points: Callable[[slice], Tensor], n_points: int) -> Tensor:
@@ -298,6 +349,14 @@ class QuantileBins:
 
     def digitize(self, x: Tensor) -> Tensor:
         return self.digitize_with(self.edges, x.double())
+
+    def matches(self, own: Tensor, sampled: Tensor) -> Tensor:
+        """``(N, k)``: how many features of each sample ``(k, d)`` fall in the instance's bin ``(N, d)``.
+
+        One matmul of one-hot bin codes (exact: 0/1 products, integer sums), instead of a pass over ``N × k × d``.
+        """
+        code = lambda b: torch.nn.functional.one_hot(b, self.freq.shape[1]).reshape(b.shape[0], -1).float()  # noqa: E731
+        return code(own) @ code(sampled).T
 
     def sample(self, k: int, g: torch.Generator) -> Tensor:
         """``(k, d)`` bins drawn independently per feature from the data's bin frequencies."""

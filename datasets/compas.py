@@ -24,13 +24,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from xaibench.dataset import Dataset, register_dataset
 
 from ._download import fetch
-from ._split import stratified_split
-from ._tabular import table_dataset
+from ._tabular import split_frame, table_dataset
 
 VERSION = "1"
 URL = "https://raw.githubusercontent.com/propublica/compas-analysis/master/compas-scores-two-years.csv"
@@ -56,7 +54,7 @@ def _read(path: Path):
 @register_dataset("compas", kind="tabular", description=DESCRIPTION)
 def load_compas(data_dir: Path) -> Dataset:
     frame = _read(fetch(URL, "compas/compas-scores-two-years.csv", SHA256, data_dir))
-    train, test = stratified_split(torch.tensor(frame["two_year_recid"].to_numpy()), TEST_FRACTION)
-    return table_dataset("compas", VERSION, frame.iloc[train.numpy()], frame.iloc[test.numpy()], "two_year_recid",
+    train, test = split_frame(frame, "two_year_recid", TEST_FRACTION)
+    return table_dataset("compas", VERSION, train, test, "two_year_recid",
                          categorical=CATEGORICAL, description=DESCRIPTION,
                          meta={"source": URL, "label": "two_year_recid"})

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from xaibench.dataset import Dataset, register_dataset
 
 from ._download import fetch
-from ._split import stratified_split
-from ._tabular import table_dataset
+from ._tabular import split_frame, table_dataset
 
 VERSION = "1"
 URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/statlog/german/german.data"
@@ -75,7 +72,7 @@ def _read(path: Path):
 @register_dataset("german", kind="tabular", description=DESCRIPTION)
 def load_german(data_dir: Path) -> Dataset:
     frame = _read(fetch(URL, "german/german.data", SHA256, data_dir))
-    train, test = stratified_split(torch.tensor(frame["risk"].to_numpy()), TEST_FRACTION)
-    return table_dataset("german", VERSION, frame.iloc[train.numpy()], frame.iloc[test.numpy()], "risk",
+    train, test = split_frame(frame, "risk", TEST_FRACTION)
+    return table_dataset("german", VERSION, train, test, "risk",
                          categorical=CATEGORICAL, description=DESCRIPTION,
                          meta={"source": URL, "label": "good credit risk", "codes": CODES})

@@ -9,12 +9,16 @@
 2. A download streams into a hidden temporary file **in the destination folder**, hashing as it
    goes; only a file with the expected SHA-256 is renamed into place (``os.replace``, atomic on
    one file system), so an interrupted or corrupted download never leaves a file under the final
-   name. On any failure the temporary file is removed.
+   name. A transfer shorter than its announced ``Content-Length`` is reported as interrupted
+   (before the hash is compared). On any failure the temporary file is removed, and the error is
+   a :class:`~xaibench.errors.DatasetError` (``ChecksumError`` for a hash mismatch) naming the
+   URL, the destination and what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -62,11 +66,18 @@ def _download(url: str, target: Path, sha256: str) -> None:
         ) from exc
     temp = Path(temp_name)
     try:
-        digest = hashlib.sha256()
+        digest, received = hashlib.sha256(), 0
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            announced = response.headers.get("Content-Length")
             for block in iter(lambda: response.read(CHUNK), b""):
                 digest.update(block)
                 out.write(block)
+                received += len(block)
+        if announced is not None and received != int(announced):
+            raise DatasetError(
+                f"could not download {url}: the transfer stopped after {received} of {announced} bytes; "
+                f"nothing was saved to {target}. Try again."
+            )
         actual = digest.hexdigest()
         if actual != sha256:
             raise ChecksumError(
@@ -76,7 +87,7 @@ def _download(url: str, target: Path, sha256: str) -> None:
             )
         os.chmod(temp, 0o644)  # mkstemp creates 0600; a cache file is readable like any download
         os.replace(temp, target)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:  # URLError: DNS, refused, 404
         raise DatasetError(
             f"could not download {url} to {target}: {exc}. Check your connection, or download the file "
             f"yourself and place it at {target} (or point XAIBENCH_DATA_DIR at a folder holding it)."

@@ -27,6 +27,15 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         QuietHandler.requests.append(self.path)
 
+    def do_GET(self) -> None:
+        if self.path != "/truncated":
+            return super().do_GET()
+        self.send_response(200)  # promises the whole payload, sends a tenth, hangs up
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        self.wfile.write(PAYLOAD[: len(PAYLOAD) // 10])
+        self.close_connection = True
+
 
 @pytest.fixture
 def served(tmp_path):
@@ -94,6 +103,13 @@ def test_missing_remote_file_is_a_dataset_error(served, tmp_path):
     with pytest.raises(DatasetError, match="could not download") as info:
         fetch(url + "absent.csv", "demo/absent.csv", PAYLOAD_SHA, tmp_path / "cache")
     assert not isinstance(info.value, ChecksumError) and "XAIBENCH_DATA_DIR" in str(info.value)
+    assert cache_files(tmp_path / "cache") == []
+
+
+def test_interrupted_transfer_is_a_dataset_error_and_leaves_nothing(served, tmp_path):
+    _, url = served
+    with pytest.raises(DatasetError, match="could not download"):
+        fetch(url + "truncated", "demo/table.csv", PAYLOAD_SHA, tmp_path / "cache")
     assert cache_files(tmp_path / "cache") == []
 
 

@@ -16,7 +16,7 @@ stratified test split, seed 0):
   so group-based methods (occlusion, KernelSHAP on patches) can match it as well as pixel-based
   ones can. Values are clipped to [0, 1]; the baseline is the black image.
 
-Oracle (a matched filter, the Bayes-optimal detector here): ``R_c,k(x) = ⟨t_c, x_k⟩`` for template
+Oracle (a matched filter with the known templates): ``R_c,k(x) = ⟨t_c, x_k⟩`` for template
 ``t_c = 2·pattern_c − 1`` and cell ``k``. ``label(x) = argmax_c max_k R`` (equals ``y`` on every
 generated image, asserted at generation); ``score(x) = max_{c,k} R``, the evidence for the
 winning class (≈ 8 on a clean planted patch, ≈ 0 on background); ``attributions(x, b)`` is the 0/1

@@ -6,8 +6,9 @@ split, seed 0; features are not rescaled, they are already standard). The :class
 exposes ``s`` as ``score`` and its exact attributions relative to a baseline ``b`` as
 ``attributions(x, b)``: the **baseline Shapley values** of the game ``v(S) = s(x_S, b_rest)``
 (Sundararajan & Najmi 2020), which satisfy efficiency ``Σ_i φ_i = s(x) − s(b)``. For these three
-functions they equal the Integrated Gradients and every other completeness-satisfying answer a
-method should reproduce on the oracle itself:
+functions they coincide with Integrated Gradients along the straight path from ``b`` (Sundararajan
+et al. 2017), so exact methods run on the oracle itself must reproduce them to float precision.
+Bayes accuracies (``meta["bayes_accuracy"]``): linear 0.837, additive 0.849, interaction 0.818.
 
 * ``synthetic_linear``: ``s(x) = w·x``, ``φ = w ⊙ (x − b)``; ``w`` has seven distinct non-zero
   magnitudes and three zeros (features 7-9 are irrelevant).

@@ -53,7 +53,7 @@ def load_model(spec: ModelSpec, dataset: Dataset, *, seed: int = 0, retrain: boo
     key = weights_key(spec, dataset, seed)
     if not retrain:
         shipped = _shipped_path(spec, key, dataset)
-        for path, source in ((shipped, "shipped"), (cache_dir() / "models" / f"{key}.pt", "cache")):
+        for path, source in ((shipped, "shipped"), (_cache_path(key, dataset), "cache")):
             if path is not None and path.exists():
                 data = path.read_bytes()
                 if source == "shipped":
@@ -62,8 +62,13 @@ def load_model(spec: ModelSpec, dataset: Dataset, *, seed: int = 0, retrain: boo
     log.info("training %s on %s (seed %d)", spec.name, dataset.name, seed)
     module = spec.fit(dataset, seed=seed).cpu().eval()
     data = state_bytes(module)
-    _atomic_write(cache_dir() / "models" / f"{key}.pt", data)
+    _atomic_write(_cache_path(key, dataset), data)
     return LoadedModel(module, sha256_bytes(data), "trained")
+
+
+def _cache_path(key: str, dataset: Dataset) -> Path:
+    """Cached weights are tied to the dataset version: a new version never reuses stale weights."""
+    return cache_dir() / "models" / f"{key}__data-v{dataset.version}.pt"
 
 
 def _shipped_path(spec: ModelSpec, key: str, dataset: Dataset) -> Path | None:

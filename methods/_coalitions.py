@@ -7,9 +7,8 @@ rows, as shap's KernelExplainer does: "interventional" Shapley values). Players 
 features or feature groups (:class:`~xaibench.players.Players`).
 
 * :func:`game_values` evaluates ``v`` for a ``(K, G)`` set of coalitions on all instances at once:
-  the masked inputs of a chunk are built in one ``torch.where`` ``(n, K_c, R, *F)`` and evaluated by
-  the task's :class:`~xaibench.task.BoundTarget`; chunks keep the masked inputs under
-  ``max_elements`` numbers, and never change a value.
+  the masked inputs of a chunk ``(n, K_c, R, *F)`` are built in one fused op and evaluated by the
+  task's :class:`~xaibench.task.BoundTarget` in one forward call; chunking never changes a value.
 * :func:`shapley_kernel_design` draws the coalitions and regression weights of KernelSHAP;
   :func:`constrained_wls` solves the efficiency-constrained weighted least squares.
 * :func:`antithetic_ranks` / :func:`chain_coalitions` / :func:`chain_attributions` do the same for
@@ -40,7 +39,8 @@ REFERENCES = ("baseline", "background")
 """``"baseline"``: one reference row, ``task.baseline``; ``"background"``: the task's B background rows."""
 
 DEFAULT_MAX_ELEMENTS = 1 << 24
-"""Numbers in one chunk of masked inputs (64 MiB of float32); changes speed and memory, not results."""
+"""Cap on the numbers in one chunk of masked inputs (64 MiB of float32), besides ``task.max_batch``
+rows; changes speed and memory, not results."""
 
 
 def reference_rows(task: "Task", which: str) -> Tensor:
@@ -56,27 +56,36 @@ def game_values(task: "Task", x: Tensor, coalitions: Tensor, reference: Tensor,
     """``v(S)`` for every instance and coalition: ``(N, K)`` in ``x``'s dtype.
 
     ``coalitions`` is ``(K, G)`` boolean over ``task.players``; ``reference`` ``(R, *F)``. Row ``n``,
-    column ``k`` is ``mean_r f(where(S_k, x_n, r))`` with ``f``'s output selected at ``x_n``.
+    column ``k`` is ``mean_r f(r + m_k ⊙ (x_n − r))`` (``m_k`` the feature mask of ``S_k``, as
+    :func:`~xaibench.players.mix`), with ``f``'s output selected at ``x_n``.
+
+    Speed: a chunk holds at most ``task.max_batch`` model rows (and ``max_elements`` numbers), so
+    each chunk is one forward call, like the floor's. Its masked inputs are written by one fused
+    ``addcmul`` into a buffer reused by every chunk (a fresh allocation per chunk costs page faults,
+    and ``torch.where`` with three broadcast operands is several times slower than ``addcmul``).
     """
     players: Players = task.players
     n, k, r = x.shape[0], coalitions.shape[0], reference.shape[0]
     out = torch.empty(n, k, dtype=x.dtype, device=x.device)
     if n == 0 or k == 0:
         return out
-    masks = players.expand(coalitions.to(device=x.device, dtype=torch.bool))  # (K, *F)
-    row_numbers = r * players.n_features
-    n_step = max(1, min(n, max_elements // row_numbers))
-    k_step = max(1, min(k, max_elements // (n_step * row_numbers)))
+    shape, numbers = players.feature_shape, players.n_features
+    rows = max(r, min(task.max_batch, max_elements // numbers))
+    n_step = max(1, min(n, rows // r))
+    k_step = max(1, min(k, rows // (n_step * r)))
+    buffer = torch.empty(n_step * k_step * r * numbers, dtype=x.dtype, device=x.device)
+    coalitions = coalitions.to(device=x.device, dtype=torch.bool)
+    base = reference[None, None]  # (1, 1, R, *F)
     with torch.no_grad():
         for i in range(0, n, n_step):
             xi = x[i : i + n_step]
-            bound = task.bind(xi)
-            xs, refs = xi[:, None, None], reference[None, None]
+            ni, bound = xi.shape[0], task.bind(xi)
+            diff = (xi[:, None] - reference[None])[:, None]  # (n, 1, R, *F)
             for j in range(0, k, k_step):
-                m = masks[j : j + k_step]
-                z = torch.where(m.reshape(1, -1, 1, *m.shape[1:]), xs, refs)  # (n, k, R, *F) in one op
-                values = bound(z.reshape(xi.shape[0], -1, *players.feature_shape))
-                out[i : i + n_step, j : j + k_step] = values.reshape(xi.shape[0], m.shape[0], r).mean(-1)
+                masks = players.expand(coalitions[j : j + k_step]).to(x.dtype)[None, :, None]  # (1, k, 1, *F)
+                kj = masks.shape[1]
+                z = torch.addcmul(base, masks, diff, out=buffer[: ni * kj * r * numbers].view(ni, kj, r, *shape))
+                out[i : i + ni, j : j + kj] = bound(z.view(ni, kj * r, *shape)).view(ni, kj, r).mean(-1)
     return out
 
 
@@ -158,23 +167,51 @@ def shapley_kernel_design(n_players: int, n_samples: int, generator: torch.Gener
 
 def _draw_pairs(g: int, pairs: list[tuple[int, int, float]], n_pairs: int,
                 generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """``n_pairs`` distinct antithetic pairs (their S side ``(P, G)``) and how often each was drawn."""
-    n_draws = 4 * n_pairs  # as shap: one batch of draws, read in order until enough are distinct
+    """``n_pairs`` distinct antithetic pairs (their S side ``(P, G)``) and how often each was drawn.
+
+    Draws are read in order until ``n_pairs`` are distinct, at most ``4 · n_pairs`` draws (shap's
+    cap). They are made in two rounds — 25 % more than needed, then the rest of the cap only if
+    duplicates left too few distinct pairs — since sorting the draws dominates the design's cost.
+    """
     sizes = torch.tensor([s for s, _, _ in pairs])
     probs = torch.tensor([mass for _, _, mass in pairs], dtype=torch.float64)
-    size = sizes[torch.multinomial(probs, n_draws, replacement=True, generator=generator)]
-    rank = torch.rand(n_draws, g, generator=generator).argsort(1).argsort(1)
-    subsets = rank < size[:, None]
-    # one representative per pair {S, ¬S}: for the middle size, the side holding player 0
-    flip = (size == g - size) & ~subsets[:, 0]
-    subsets = subsets ^ flip[:, None]
-    unique, inverse = torch.unique(subsets, dim=0, return_inverse=True)
-    first = torch.full((unique.shape[0],), n_draws, dtype=torch.long)
+    cap, first_round = 4 * n_pairs, min(4 * n_pairs, n_pairs + n_pairs // 4 + 8)
+    draws = torch.zeros(0, g, dtype=torch.bool)
+    for n_new in (first_round, cap - first_round):
+        size = sizes[torch.multinomial(probs, n_new, replacement=True, generator=generator)]
+        keys = torch.rand(n_new, g, generator=generator)
+        subsets = keys <= keys.sort(1).values.gather(1, size[:, None] - 1)  # the s smallest keys: uniform
+        # one representative per pair {S, ¬S}: for the middle size, the side holding player 0
+        subsets ^= ((size == g - size) & ~subsets[:, 0])[:, None]
+        draws = torch.cat([draws, subsets])
+        inverse = _row_ids(draws)
+        n_unique = int(inverse.max()) + 1
+        if n_unique >= n_pairs:
+            break
+    n_draws = draws.shape[0]
+    first = torch.full((n_unique,), n_draws, dtype=torch.long)
     first = first.scatter_reduce(0, inverse, torch.arange(n_draws), reduce="amin")
     accepted = first.argsort()[:n_pairs]
-    stop = int(first[accepted[-1]]) + 1 if unique.shape[0] >= n_pairs else n_draws
-    counts = torch.bincount(inverse[:stop], minlength=unique.shape[0])[accepted]
-    return unique[accepted], counts
+    stop = int(first[accepted[-1]]) + 1 if n_unique >= n_pairs else n_draws
+    counts = torch.bincount(inverse[:stop], minlength=n_unique)[accepted]
+    return draws[first[accepted]], counts
+
+
+def _row_ids(bits: Tensor) -> Tensor:
+    """``(M,)`` ids 0..U−1, equal exactly for equal rows of the ``(M, G)`` boolean ``bits``.
+
+    Rows are packed into 62-bit integer words and sorted lexicographically (stable sorts from the
+    last word to the first): much faster than ``torch.unique(dim=0)``, which compares rows one by one.
+    """
+    m, g = bits.shape
+    words = [(bits[:, i : i + 62].long() << torch.arange(min(62, g - i))).sum(1) for i in range(0, g, 62)]
+    order = torch.arange(m)
+    for word in reversed(words):
+        order = order[word[order].argsort(stable=True)]
+    packed = torch.stack(words, 1)[order]
+    new = torch.ones(m, dtype=torch.long)
+    new[1:] = (packed[1:] != packed[:-1]).any(1).long()
+    return torch.empty(m, dtype=torch.long).scatter_(0, order, new.cumsum(0) - 1)
 
 
 def constrained_wls(design: Design, gains: Tensor, totals: Tensor) -> Tensor:

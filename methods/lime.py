@@ -160,8 +160,8 @@ class Lime(Method):
         x = bound.x.reshape(bound.n, -1).double()
         n, d, k = bound.n, x.shape[1], self.n_samples - 1
         g = generator(seed, task.device)
-        design = torch.empty(n, d + 2, self.n_samples, dtype=task.dtype, device=task.device)  # rows: z, 1, y
         if self.discretizer == "none":
+            design = torch.empty(n, d + 2, self.n_samples, dtype=task.dtype, device=task.device)  # rows: z, 1, y
             background = task.background.reshape(task.background.shape[0], -1).double()
             mean, scale = background.mean(0), background.std(0, unbiased=False)
             scale = torch.where(scale < 10 * torch.finfo(scale.dtype).eps, torch.ones_like(scale), scale)
@@ -182,8 +182,7 @@ class Lime(Method):
             points = bins.undiscretize(sampled, torch.rand(sampled.shape, generator=g, device=x.device, dtype=x.dtype))
             own = bins.digitize(x)
             first = torch.ones_like(x)
-            design[:, :d, 0] = 1
-            design[:, :d, 1:] = sampled.T.unsqueeze(0) == own.unsqueeze(-1)  # z = 1 where the sampled bin is x's bin
+            design = bins.same_bin_design(own, sampled, task.dtype)  # rows: z = 1{sampled bin = x's bin}, 1, (y)
             distance = (d - bins.matches(own, sampled)).sqrt()  # Euclidean distance to z₀ = 1
         weights = lime_kernel(torch.cat([torch.zeros_like(distance[:, :1]), distance], 1), self.resolved_kernel_width(task))
         points = points.to(task.dtype).reshape(*points.shape[:-1], *task.feature_shape)
@@ -357,6 +356,18 @@ class QuantileBins:
         """
         code = lambda b: torch.nn.functional.one_hot(b, self.freq.shape[1]).reshape(b.shape[0], -1).float()  # noqa: E731
         return code(own) @ code(sampled).T
+
+    def same_bin_design(self, own: Tensor, sampled: Tensor, dtype: torch.dtype) -> Tensor:
+        """``(N, d + 2, k + 1)``: per instance, rows ``z_j = 1{bin of sample = x's bin of feature j}`` (the
+        instance itself first, all ones), then a row of ones and a spare row; gathered in one pass
+        from a ``(d·bins + 1, k + 1)`` table of all bin indicators."""
+        d, n_bins = sampled.shape[1], self.freq.shape[1]
+        indicator = torch.nn.functional.one_hot(sampled.T, n_bins).permute(0, 2, 1).reshape(d * n_bins, -1).to(dtype)
+        table = torch.cat([torch.ones(d * n_bins, 1, dtype=dtype, device=sampled.device), indicator], 1)
+        table = torch.cat([table, torch.ones_like(table[:1])])  # the ones row, index d·bins
+        rows = own + n_bins * torch.arange(d, device=own.device)
+        index = torch.cat([rows, torch.full_like(rows[:, :2], d * n_bins)], 1).reshape(-1)
+        return table.index_select(0, index).reshape(own.shape[0], d + 2, -1)
 
     def sample(self, k: int, g: torch.Generator) -> Tensor:
         """``(k, d)`` bins drawn independently per feature from the data's bin frequencies."""

@@ -14,19 +14,24 @@ from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.method import get_method
 from xaibench.methods._coalitions import _size_pairs, shapley_kernel_design
 from xaibench.rng import generator
-from xaibench.testing import mlp_task, task_from_function
+from xaibench.tasks import load_task
+from xaibench.testing import mlp_task
 
 GROUPS = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3])  # one-hot-like blocks
 
 
-def oracle_task(dataset: str, n: int = 8, *, baseline: str = "mean", n_background: int = 0):
-    """The synthetic dataset's oracle score as a float64 task (the zoo's ``oracle`` model, by hand)."""
-    ds = load_dataset(dataset)
-    x = ds.x_test[:n].double()
-    b = ds.x_train.double().mean(0) if baseline == "mean" else torch.randn(10, generator=generator(5), dtype=torch.float64)
-    background = ds.x_train[:n_background].double() if n_background else None
-    return task_from_function(ds.oracle.score, x, baseline=b, background=background,
-                              ground_truth=lambda z: ds.oracle.attributions(z, b)), ds.oracle
+def oracle_task(dataset: str, n: int = 8, *, baseline: str = "mean", n_background: int = 5):
+    """The zoo's ``oracle`` model (the dataset's generating function) in float64, and the oracle.
+
+    ``baseline="mean"`` keeps the dataset's baseline (training mean); ``"random"`` swaps in a
+    random one, with the oracle's attributions relative to it as ground truth.
+    """
+    task = load_task(dataset, "oracle", "value", n_instances=n, n_background=n_background, dtype=torch.float64)
+    oracle = load_dataset(dataset).oracle
+    if baseline == "random":
+        b = torch.randn(task.n_features, generator=generator(5), dtype=torch.float64)
+        task = dataclasses.replace(task, baseline=b, ground_truth=lambda z: oracle.attributions(z, b))
+    return task, oracle
 
 
 def brute_force_shapley(task, x, groups=None):
@@ -69,7 +74,7 @@ def test_exact_equals_analytic_shapley_values(dataset, baseline):
 
 def test_exact_with_background_averages_baseline_shapley_over_rows():
     """Shapley values are linear in the game: v = mean_r v_r gives φ = mean_r φ(x; r)."""
-    task, oracle = oracle_task("synthetic_interaction", n=4, n_background=5)
+    task, oracle = oracle_task("synthetic_interaction", n=4)
     phi = get_method("exact_shapley", background="background").explain(task, task.inputs)
     expected = torch.stack([oracle.attributions(task.inputs, r) for r in task.background]).mean(0)
     torch.testing.assert_close(phi, expected, rtol=0, atol=1e-10)

@@ -164,19 +164,21 @@ class DeletionAUC(_RemovalCurveMetric):
     """Deletion (MoRF) area: remove the most relevant players first; lower is better.
 
     Samek et al. 2017 "Evaluating the visualization of what a deep neural network has learned"
-    (MoRF / pixel flipping, Bach et al. 2015); Petsiuk et al. 2018 "RISE" (deletion metric).
-    Score: ``∫ y_t`` over the removed fraction, ``y_t = (f(x^(t)) − f(x^(S))) / (f(x) − f(x^(S)))``
-    with players removed in decreasing order of their summed attribution; S = min(20, G) steps,
-    baseline = the task's (see the module docstring and :class:`_RemovalCurveMetric`).
+    (MoRF, after the pixel flipping of Bach et al. 2015); Petsiuk et al. 2018 "RISE" (deletion).
+    Score: ``∫ y_t`` over the removed fraction, ``y_t = (f(x^(t)) − f(x^(S))) / (f(x) − f(x^(S)))``,
+    players removed in decreasing order of ``s · Φ_g`` (module docstring). Defaults:
+    ``baseline="task"``, ``n_steps=20`` (S = min(20, G)), ``blur_sigma=0.1``, ``road_noise=0.01``.
 
-    Differences from Quantus ``PixelFlipping`` (same curve points on identical settings, tested):
-    Quantus returns the raw curve of the model output after each of ``⌈d / features_in_step⌉``
-    steps (without the unperturbed point, softmax probabilities by default) and, when asked,
-    its area with ``dx = 1``; we prepend ``f(x)``, normalise by ``f(x) − f(x^(S))`` so that
-    instances and tasks are comparable, integrate over the removed fraction on [0, 1], act on the
-    task's players (patches, one-hot blocks) and explain the target pinned at ``x`` (its logit by
-    default). Quantus' default baseline is "black" (the instance's minimum, our ``min``); ours is the
-    task's baseline, the value attribution methods treat as absent.
+    Differences from Quantus ``PixelFlipping`` (the same curve points on identical settings,
+    tested): Quantus ranks by φ whatever the sign of the change (the same ranking as ours when
+    removal lowers the output, as it usually does for a predicted class); it returns the raw
+    model output after each of ``⌈d / features_in_step⌉`` steps, without the unperturbed point
+    and as softmax probabilities by default, and, when asked, its area with ``dx = 1`` through
+    ``np.trapz`` (removed in NumPy 2). We prepend ``f(x)``, normalise by ``f(x) − f(x^(S))`` so
+    that instances and tasks compare, integrate over the removed fraction on [0, 1], act on the
+    task's players (patches, one-hot blocks) and score the target pinned at ``x`` (a logit, not
+    a probability). Quantus' default baseline is "black" (the instance's minimum, our ``min``);
+    ours is the task's baseline, the value the attribution methods treat as absent.
     """
 
     name: ClassVar[str] = "deletion_auc"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch import Tensor
 
-from xaibench.errors import InvalidParameterError
+from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.rng import generator
 from xaibench.tensorstats import pearson
@@ -75,6 +75,8 @@ class FaithfulnessCorrelation(Metric):
     def __post_init__(self) -> None:
         if self.nr_runs < 2:
             raise InvalidParameterError(f"{self.name}: nr_runs must be at least 2 for a correlation, got {self.nr_runs}")
+        if self.subset_size is not None and self.subset_size < 1:
+            raise InvalidParameterError(f"{self.name}: subset_size must be at least 1, got {self.subset_size}")
         if self.subset_size is None and not 0 < self.subset_fraction <= 1:
             raise InvalidParameterError(f"{self.name}: subset_fraction must be in (0, 1], got {self.subset_fraction}")
 
@@ -86,9 +88,9 @@ class FaithfulnessCorrelation(Metric):
     def size(self, n_players: int) -> int:
         """``|S|`` for a task with ``n_players`` players."""
         size = self.subset_size if self.subset_size is not None else max(1, round(self.subset_fraction * n_players))
-        if not 1 <= size <= n_players:
-            raise InvalidParameterError(
-                f"{self.name}: subset_size={size} must be between 1 and the task's {n_players} players")
+        if size > n_players:
+            raise NotApplicableError(
+                f"{self.name}: subset_size={size} exceeds the task's {n_players} players; use subset_fraction instead")
         return size
 
     def subsets(self, task: "Task", seed: int) -> Tensor:

@@ -1,9 +1,9 @@
 """Speed of the faithfulness metrics against Quantus, each against its floor.
 
-``python -m xaibench.perf.faithfulness [--device cpu|cuda]``. On 100 MNIST-size images
-(1×28×28) and a small CNN — the zoo's ``mnist_5k``/``cnn``/``logit`` task when it is available,
-else a fixed randomly initialised CNN of the same shape on the ``mnist_5k`` test images (or
-seeded random images when the dataset is not registered) — it times, side by side in one process:
+``python -m xaibench.perf.faithfulness [--device cpu|cuda] [--output FILE]`` (or the section
+``faithfulness`` of ``python -m xaibench.perf``). On 100 MNIST-size images
+(1×28×28) and a small CNN (the zoo's ``cnn`` trained on ``mnist_5k`` when available, see
+:func:`benchmark_task`) it times, side by side in one process:
 
 * ``faithfulness_correlation`` (100 runs, |S| = 224 pixels, Quantus' "black" baseline) against
   Quantus ``FaithfulnessCorrelation`` with the same settings;
@@ -11,21 +11,21 @@ seeded random images when the dataset is not registered) — it times, side by s
   (``features_in_step=28``);
 
 each against its **floor**: the bare batched forward passes the metric needs (``N·(R+1)`` rows for
-the correlation, ``N·(S+1)`` for the deletion curve), in chunks of ``task.max_batch`` rows. The
+the correlation, ``N·(S+1)`` for the deletion curve), in chunks of ``task.max_batch`` rows, timed
+in alternation with the metric (medians of 7 rounds) so that load drifts hit both alike. The
 note column gives the largest relative difference from Quantus on identical subsets (Quantus'
 subset draw replaced by ours) and on the same curve.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from xaibench.perf.shapley import interleaved_medians
 from xaibench.perf.timing import Comparison, median_seconds
 from xaibench.task import Task
 
@@ -36,12 +36,13 @@ STEP_PIXELS = 28
 
 def small_cnn(channels: int = 1, side: int = 28, n_classes: int = 10, seed: int = 0) -> nn.Module:
     """A fixed, randomly initialised LeNet-style CNN: conv(8, 3×3) → ReLU → max-pool 2 → conv(16) → ReLU → linear."""
-    torch.manual_seed(seed)  # nn init draws from the global generator; keep it reproducible
     inner = (side // 2 - 2) ** 2 * 16
-    net = nn.Sequential(
-        nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(inner, n_classes),
-    )
+    with torch.random.fork_rng(devices=[]):  # nn init draws from the global generator: seed it, then restore it
+        torch.manual_seed(seed)
+        net = nn.Sequential(
+            nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3), nn.ReLU(), nn.Flatten(), nn.Linear(inner, n_classes),
+        )
     return net.eval().requires_grad_(False)
 
 
@@ -56,35 +57,34 @@ def module_task(module: nn.Module, inputs: Tensor, *, baseline: Tensor | None = 
 
 
 def benchmark_task(device: str = "cpu") -> tuple[Task, nn.Module, str]:
-    """The task timed here (pixel players), its network, and a line saying which it is."""
+    """The task timed here (pixel players, raw logit of the predicted class), its network, and what it is.
+
+    The zoo's ``cnn`` trained on ``mnist_5k`` when the zoo offers it (trained on first use when no
+    weights are shipped or cached), else :func:`small_cnn`. Either way the target is the network's
+    raw logit of the predicted class, which is what Quantus scores with ``softmax=False`` (the zoo's
+    ``logit`` target is a log-odds), so that both sides evaluate the same numbers.
+    """
     from xaibench.errors import XaiBenchError  # noqa: PLC0415
 
     try:
-        from xaibench.tasks import load_task  # noqa: PLC0415
-
-        task = load_task("mnist_5k", "cnn", "logit", device=device, n_instances=N_INSTANCES)
-        module = _module_of(task)
-        if module is not None:
-            return dataclasses.replace(task, groups=None), module, "zoo task mnist_5k/cnn/logit (pixel players)"
-    except (XaiBenchError, ImportError):
-        pass
-    try:
         from xaibench.dataset import load_dataset  # noqa: PLC0415
 
-        images, source = load_dataset("mnist_5k").x_test[:N_INSTANCES].float(), "mnist_5k test images"
+        data = load_dataset("mnist_5k")
+        images, source = data.x_test[:N_INSTANCES].float(), "mnist_5k test images"
     except (XaiBenchError, ImportError):
-        images = torch.rand(N_INSTANCES, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        data, images = None, torch.rand(N_INSTANCES, 1, 28, 28, generator=torch.Generator().manual_seed(0))
         source = "seeded random images"
-    module = small_cnn().to(device)
-    return module_task(module, images.to(device)), module, f"fixed random-init CNN on {source}"
+    try:
+        from xaibench.registries import models  # noqa: PLC0415
+        from xaibench.weights import load_model  # noqa: PLC0415
 
-
-def _module_of(task: Task) -> nn.Module | None:
-    """The ``nn.Module`` behind a zoo task's target, if its closure holds one (Quantus needs the module)."""
-    for cell in getattr(task.f, "__closure__", None) or ():
-        if isinstance(cell.cell_contents, nn.Module):
-            return cell.cell_contents
-    return None
+        if data is None:
+            raise ImportError("no mnist_5k")
+        module, what = load_model(models.get("cnn")(), data).module, f"zoo cnn on {source}"
+    except (XaiBenchError, ImportError):
+        module, what = small_cnn(), f"fixed random-init CNN on {source}"
+    module = module.to(device).eval().requires_grad_(False)
+    return module_task(module, images.to(device)), module, what
 
 
 @contextmanager
@@ -104,8 +104,14 @@ def quantus_subsets(subsets: np.ndarray, batch_size: int):
         np.random.choice = original
 
 
-def _floor(task: Task, x: Tensor, rows_per_instance: int) -> float:
-    """Median time of the bare forward passes over ``N · rows_per_instance`` rows, ``max_batch`` at a time."""
+def benchmark_attributions(task: Task) -> Tensor:
+    """The gradient of the target (saliency, signed): a real attribution, without ties."""
+    _, grads = task.bind(task.inputs).value_and_grad(task.inputs)
+    return grads.detach()
+
+
+def floor_pass(task: Task, x: Tensor, rows_per_instance: int):
+    """The bare forward passes over ``N · rows_per_instance`` rows, ``max_batch`` at a time (a callable)."""
     z = x.repeat_interleave(rows_per_instance, 0)
     sel = task.select(x).repeat_interleave(rows_per_instance, 0)
     step = task.max_batch
@@ -115,69 +121,85 @@ def _floor(task: Task, x: Tensor, rows_per_instance: int) -> float:
             for i in range(0, z.shape[0], step):
                 task.f(z[i : i + step], sel[i : i + step])
 
-    return median_seconds(run, device=x.device)
+    return run
+
+
+def quantus_correlation_pass(module: nn.Module, task: Task, x: Tensor, phi: Tensor):
+    """Quantus ``FaithfulnessCorrelation`` with this module's settings, as a callable returning its scores."""
+    import quantus  # noqa: PLC0415
+
+    metric = quantus.FaithfulnessCorrelation(nr_runs=NR_RUNS, subset_size=SUBSET_SIZE, perturb_baseline="black",
+                                             return_aggregate=False, disable_warnings=True)
+    args = dict(model=module, x_batch=x.cpu().numpy(), y_batch=task.select(x).cpu().numpy(), a_batch=phi.cpu().numpy(),
+                device=str(x.device), batch_size=len(x))
+    return lambda: np.asarray(metric(**args), dtype=np.float64)
+
+
+def quantus_flipping_pass(module: nn.Module, task: Task, x: Tensor, phi: Tensor):
+    """Quantus ``PixelFlipping`` (``features_in_step=28``, "black", logits), as a callable returning the curves."""
+    import quantus  # noqa: PLC0415
+
+    metric = quantus.PixelFlipping(features_in_step=STEP_PIXELS, perturb_baseline="black", disable_warnings=True)
+    args = dict(model=module, x_batch=x.cpu().numpy(), y_batch=task.select(x).cpu().numpy(), a_batch=phi.cpu().numpy(),
+                softmax=False, device=str(x.device), batch_size=len(x))
+    return lambda: np.asarray(metric(**args), dtype=np.float64)
+
+
+def our_correlation():
+    from xaibench.metric import get_metric  # noqa: PLC0415
+
+    return get_metric("faithfulness_correlation", nr_runs=NR_RUNS, subset_size=SUBSET_SIZE, baseline="min")
+
+
+def our_deletion(task: Task):
+    from xaibench.metric import get_metric  # noqa: PLC0415
+
+    return get_metric("deletion_auc", n_steps=task.n_features // STEP_PIXELS, baseline="min")
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
 
 
-def compare(device: str = "cpu") -> list[Comparison]:
-    import quantus  # noqa: PLC0415
-    from xaibench.metric import get_metric  # noqa: PLC0415
+def compare(device: str = "cpu", *, repeats: int = 7) -> list[Comparison]:
     from xaibench.metrics.deletion import removal_curves  # noqa: PLC0415
 
     task, module, what = benchmark_task(device)
     x = task.inputs
-    x_np = x.cpu().numpy()
-    y_np = task.select(x).cpu().numpy()
-    _, grads = task.bind(x).value_and_grad(x)
-    phi = grads.detach()  # the gradient (saliency, signed): a real attribution without ties
-    phi_np = phi.cpu().numpy()
-    quantus_device = str(device)
-    tables = []
+    phi = benchmark_attributions(task)
+    n = len(x)
 
-    # faithfulness correlation ----------------------------------------------------------------
-    ours = get_metric("faithfulness_correlation", nr_runs=NR_RUNS, subset_size=SUBSET_SIZE, baseline="min")
-    theirs = quantus.FaithfulnessCorrelation(nr_runs=NR_RUNS, subset_size=SUBSET_SIZE, perturb_baseline="black",
-                                             return_aggregate=False, disable_warnings=True)
-    run_q = lambda: theirs(model=module, x_batch=x_np, y_batch=y_np, a_batch=phi_np, device=quantus_device,  # noqa: E731
-                           batch_size=N_INSTANCES)
+    ours = our_correlation()
+    run_q = quantus_correlation_pass(module, task, x, phi)
     subsets = ours.subsets(task, 0)
-    with quantus_subsets(subsets.topk(SUBSET_SIZE, -1).indices.cpu().numpy(), N_INSTANCES):
-        agreement = _rel(ours.score(task, x, phi, subsets).cpu().numpy().astype(np.float64), np.asarray(run_q(), dtype=np.float64))
-    table = Comparison(f"faithfulness_correlation, {N_INSTANCES} images 1x28x28, {NR_RUNS} runs ({what}, {device})",
-                       f"{N_INSTANCES * (NR_RUNS + 1)} forward rows", _floor(task, x, NR_RUNS + 1))
-    table.add("xaibench faithfulness_correlation", median_seconds(lambda: ours(task, x, phi, None, seed=0), device=device),
-              f"max rel. diff to Quantus on the same subsets {agreement:.1e}")
-    table.add("Quantus FaithfulnessCorrelation", median_seconds(run_q, repeats=3, device=device), "own random subsets")
-    tables.append(table)
+    with quantus_subsets(subsets.topk(SUBSET_SIZE, -1).indices.cpu().numpy(), n):
+        agreement = _rel(ours.score(task, x, phi, subsets).cpu().double().numpy(), run_q())
+    times = interleaved_medians({"floor": floor_pass(task, x, NR_RUNS + 1),
+                                 "ours": lambda: ours(task, x, phi, None, seed=0)}, repeats=repeats, device=device)
+    correlation = Comparison(f"faithfulness_correlation, {n} images 1x28x28, {NR_RUNS} runs of {SUBSET_SIZE} pixels "
+                             f"({what}, {device})", f"{n * (NR_RUNS + 1)} forward rows", times["floor"])
+    correlation.add("xaibench faithfulness_correlation", times["ours"],
+                    f"max rel. diff to Quantus on the same subsets {agreement:.1e}")
+    correlation.add("Quantus FaithfulnessCorrelation", median_seconds(run_q, repeats=3, device=device), "own random subsets")
 
-    # deletion curve (pixel flipping) ---------------------------------------------------------
-    n_steps = task.n_features // STEP_PIXELS
-    ours = get_metric("deletion_auc", n_steps=n_steps, baseline="min")
+    ours = our_deletion(task)
+    n_steps = ours.n_steps
     curves = removal_curves(task, x, phi, n_steps=n_steps, baseline="min")
-    oriented = phi_np * curves.sign.cpu().numpy().reshape(-1, 1, 1, 1)  # Quantus ranks by φ; we by sign(Δf)·φ
-    flipping = quantus.PixelFlipping(features_in_step=STEP_PIXELS, perturb_baseline="black", disable_warnings=True)
-    run_q = lambda: flipping(model=module, x_batch=x_np, y_batch=y_np, a_batch=oriented, softmax=False,  # noqa: E731
-                             device=quantus_device, batch_size=N_INSTANCES)
-    agreement = _rel(curves.values[:, 0, 1:].cpu().numpy().astype(np.float64), np.asarray(run_q(), dtype=np.float64))
-    table = Comparison(f"deletion_auc vs PixelFlipping, {N_INSTANCES} images 1x28x28, {n_steps} steps of {STEP_PIXELS} pixels "
-                       f"({what}, {device})", f"{N_INSTANCES * (n_steps + 1)} forward rows", _floor(task, x, n_steps + 1))
-    table.add("xaibench deletion_auc", median_seconds(lambda: ours(task, x, phi, None, seed=0), device=device),
-              f"max rel. diff of the curve to Quantus {agreement:.1e}")
-    table.add("Quantus PixelFlipping", median_seconds(run_q, repeats=3, device=device), f"{n_steps} forward batches")
-    tables.append(table)
-    return tables
+    oriented = phi * curves.sign.reshape(-1, 1, 1, 1)  # Quantus ranks by φ, we by sign(f(x) − f(x_S))·φ
+    run_q = quantus_flipping_pass(module, task, x, oriented)
+    agreement = _rel(curves.values[:, 0, 1:].cpu().double().numpy(), run_q())
+    times = interleaved_medians({"floor": floor_pass(task, x, n_steps + 1),
+                                 "ours": lambda: ours(task, x, phi, None, seed=0)}, repeats=repeats, device=device)
+    deletion = Comparison(f"deletion_auc vs PixelFlipping, {n} images 1x28x28, {n_steps} steps of {STEP_PIXELS} pixels "
+                          f"({what}, {device})", f"{n * (n_steps + 1)} forward rows", times["floor"])
+    deletion.add("xaibench deletion_auc", times["ours"], f"max rel. diff of the curve to Quantus {agreement:.1e}")
+    deletion.add("Quantus PixelFlipping", median_seconds(run_q, repeats=3, device=device), f"{n_steps} forward batches")
+    return [correlation, deletion]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m xaibench.perf.faithfulness", description=__doc__)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
-    for table in compare(args.device):
-        print(table.table() + "\n", flush=True)
+if __name__ == "__main__":  # the shared perf command, this section only (it prints the device header)
+    import sys
 
+    from xaibench.perf.__main__ import main
 
-if __name__ == "__main__":
-    main()
+    sys.exit(main(["faithfulness", *sys.argv[1:]]))

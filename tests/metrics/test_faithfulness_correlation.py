@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from xaibench.errors import InvalidParameterError
+from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import get_metric
 from xaibench.perf.faithfulness import module_task, quantus_subsets, small_cnn
 from xaibench.testing import linear_task
@@ -47,8 +47,10 @@ def test_subsets_have_the_requested_size(linear):
     assert subsets.shape == (100, 12) and (subsets.sum(1) == 3).all()
     assert not torch.equal(subsets[0], subsets[1])
     torch.testing.assert_close(subsets, metric.subsets(linear, 0))
-    with pytest.raises(InvalidParameterError, match="between 1 and"):
+    with pytest.raises(NotApplicableError, match="exceeds the task's 12 players"):
         get_metric("faithfulness_correlation", subset_size=13).subsets(linear, 0)
+    with pytest.raises(InvalidParameterError, match="at least 1"):
+        get_metric("faithfulness_correlation", subset_size=0)
 
 
 def test_constant_sides_give_zero_not_nan(linear):

@@ -1,9 +1,10 @@
 """Speed of ``lime`` against the lime package and against its floor.
 
-``python -m xaibench.perf.lime [--device cpu|cuda]``. On the 30-feature MLP of
-:func:`xaibench.perf.gradients.benchmark_task` (the zoo's breast_cancer ``mlp``/``logit`` when it
-is available, else a fixed random 30-64-64-2 MLP), 50 instances × 2,048 samples, tabular mode with
-lime's defaults (quartile discretizer, kernel width 0.75·√30, Ridge(alpha=1), all features):
+``python -m xaibench.perf.lime [--device cpu|cuda]`` (the same as ``python -m xaibench.perf lime``).
+On the 30-feature MLP of :func:`xaibench.perf.gradients.benchmark_task` (the zoo's breast_cancer
+``mlp``/``logit`` when it is available, else a fixed random 30-64-64-2 MLP), 50 instances × 2,048
+samples, tabular mode with lime's defaults (quartile discretizer, kernel width 0.75·√30,
+Ridge(alpha=1), all features):
 
 * **floor**: the bare batched forward passes over ``N × n_samples`` points (prepared beforehand,
   chunked at ``task.max_batch`` rows) — what a per-instance neighbourhood must spend;
@@ -20,8 +21,6 @@ alone, so the table shows both what the method costs and where the time goes.
 """
 
 from __future__ import annotations
-
-import argparse
 
 import numpy as np
 import torch
@@ -116,12 +115,9 @@ def compare(device: str = "cpu", *, n_instances: int = N_INSTANCES, n_samples: i
     return table
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m xaibench.perf.lime", description=__doc__)
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
-    print(compare(args.device).table())
+if __name__ == "__main__":  # the shared entry point prints the device header, then this table
+    import sys
 
+    from xaibench.perf.__main__ import main
 
-if __name__ == "__main__":
-    main()
+    sys.exit(main(["lime", *sys.argv[1:]]))

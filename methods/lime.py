@@ -44,9 +44,11 @@ Differences from the lime package, and why:
   same numbers with up to N× fewer forward passes.
 * lime's undiscretizer returns the *standardised* lower bound ``(min − mean)/std`` (≈ 0) instead of
   a value when a bin's min equals its max (a bin holding one repeated value); we return the value.
-* The neighbourhood weights and the ridge normal equations are formed in float64 and all ``N``
-  systems are solved with one batched ``torch.linalg.solve`` (sklearn's Ridge solves the same
-  system per instance, also in float64).
+* The ridge is solved from weighted moments: every instance's ``[z, 1, y]ᵀ W [z, 1, y]`` is one
+  batched matmul in the task's dtype (at least float32; ``y`` shifted by its mean first, ``z`` is
+  0/1 or standardised, so no digits are lost), centred and solved in float64 with one batched
+  ``torch.linalg.solve`` — the normal equations sklearn's ``Ridge`` solves per instance. A design
+  shared by every instance (segments mode) is factorised once for all right-hand sides.
 
 Defaults: ``n_samples=5000`` (LimeTabularExplainer's; lime_image's is 1000, we keep one budget),
 ``alpha=1`` (lime's ``Ridge(alpha=1)``), ``kernel_width=None`` (0.75·√d tabular, 0.25 segments).
@@ -159,9 +161,10 @@ class Lime(Method):
         """lime_tabular's neighbourhood of every instance, encoded features-major in one buffer."""
         x = bound.x.reshape(bound.n, -1).double()
         n, d, k = bound.n, x.shape[1], self.n_samples - 1
+        work = torch.promote_types(task.dtype, torch.float32)  # dtype of the moments' matmul
         g = generator(seed, task.device)
         if self.discretizer == "none":
-            design = torch.empty(n, d + 2, self.n_samples, dtype=task.dtype, device=task.device)  # rows: z, 1, y
+            design = torch.empty(n, d + 2, self.n_samples, dtype=work, device=task.device)  # rows: z, 1, y
             background = task.background.reshape(task.background.shape[0], -1).double()
             mean, scale = background.mean(0), background.std(0, unbiased=False)
             scale = torch.where(scale < 10 * torch.finfo(scale.dtype).eps, torch.ones_like(scale), scale)
@@ -182,7 +185,7 @@ class Lime(Method):
             points = bins.undiscretize(sampled, torch.rand(sampled.shape, generator=g, device=x.device, dtype=x.dtype))
             own = bins.digitize(x)
             first = torch.ones_like(x)
-            design = bins.same_bin_design(own, sampled, task.dtype)  # rows: z = 1{sampled bin = x's bin}, 1, (y)
+            design = bins.same_bin_design(own, sampled, work)  # rows: z = 1{sampled bin = x's bin}, 1, (y)
             distance = (d - bins.matches(own, sampled)).sqrt()  # Euclidean distance to z₀ = 1
         weights = lime_kernel(torch.cat([torch.zeros_like(distance[:, :1]), distance], 1), self.resolved_kernel_width(task))
         points = points.to(task.dtype).reshape(*points.shape[:-1], *task.feature_shape)
@@ -195,7 +198,7 @@ class Lime(Method):
         shift = y.mean(-1)  # y enters the moments shifted, so a large offset costs no digits
         design[:, d] = 1
         design[:, d + 1] = y - shift.unsqueeze(-1)
-        return RidgeMoments.from_design(design, weights.to(task.dtype), shift, first)
+        return RidgeMoments.from_design(design, weights.to(work), shift, first)
 
     def _segments_moments(self, task: Task, bound: BoundTarget, seed: int) -> RidgeMoments:
         """lime_image's neighbourhood over the task's groups; one binary design shared by every instance."""
@@ -204,10 +207,11 @@ class Lime(Method):
         on = torch.randint(0, 2, (self.n_samples - 1, players.n), generator=g, device=task.device).to(task.dtype)
         masks = players.expand(on).unsqueeze(0)  # (1, K-1, *F), broadcast over instances
         y_rest = evaluate_chunked(bound, lambda rows: mix(bound.x, task.baseline, masks[:, rows]), on.shape[0])
-        z = torch.cat([torch.ones_like(on[:1]), on])  # (K, G)
+        work = torch.promote_types(task.dtype, torch.float32)  # dtype of the moments' matmuls
+        z = torch.cat([torch.ones_like(on[:1]), on]).to(work)  # (K, G)
         distance = 1 - (z.sum(-1) / players.n).sqrt()  # cosine distance to z₀ = 1 (1 for the empty coalition)
         weights = lime_kernel(distance, self.resolved_kernel_width(task))
-        return RidgeMoments.shared(z, weights, torch.cat([bound(bound.x).unsqueeze(1), y_rest], 1))
+        return RidgeMoments.shared(z, weights, torch.cat([bound(bound.x).unsqueeze(1), y_rest], 1).to(work))
 
 
 def lime_kernel(distance: Tensor, width: float) -> Tensor:

@@ -85,7 +85,7 @@ class LimeRef(Lime):
             random_state=seed,
         )
         values = row.reshape(-1).double().cpu().numpy()
-        explanation = explainer.explain_instance(values, lambda a: predict(a), num_features=k, num_samples=self.n_samples)
+        explanation = explainer.explain_instance(values, predict, num_features=k, num_samples=self.n_samples)
         return _coefficients(explanation.local_exp[1], task.n_features)
 
     def _segments(self, task: Task, row: Tensor, predict, seed: int) -> np.ndarray:

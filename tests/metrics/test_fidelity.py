@@ -1,31 +1,15 @@
-"""Distillation fidelity: hand-computable surrogate fits and students."""
+"""Distillation fidelity: hand-computable surrogate fits and students (the metrics score given
+attributions and never call the method, so none is passed)."""
 
 from __future__ import annotations
-
-import dataclasses
-from collections.abc import Callable
-from typing import ClassVar
 
 import pytest
 import torch
 
-from xaibench.method import Method
 from xaibench.metric import get_metric
 from xaibench.testing import linear_task, mlp_task, task_from_function
 
 W = torch.tensor([3.0, -2.0, 1.0, 0.5, 0.0, -1.5, 2.5, 0.25])
-
-
-@dataclasses.dataclass(frozen=True)
-class Explainer(Method):
-    """A test-only method: ``explain`` calls ``fn(task, x)``."""
-
-    name: ClassVar[str] = "test_explainer"
-    family: ClassVar[str] = "control"
-    fn: Callable = None
-
-    def explain(self, task, x, *, seed=0):
-        return self.fn(task, x)
 
 
 def local_fidelity(task, phi, x=None, **params):

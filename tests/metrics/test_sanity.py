@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import ClassVar
+from types import SimpleNamespace
 
 import pytest
 import torch
 from scipy.stats import spearmanr
 
-from xaibench.method import Method
 from xaibench.metric import get_metric
 from xaibench.task import Task
 from xaibench.testing import linear_task
 
 
-@dataclasses.dataclass(frozen=True)
-class Explainer(Method):
-    """A test-only method: ``explain`` calls ``fn(task, x)``."""
-
-    name: ClassVar[str] = "test_explainer"
-    family: ClassVar[str] = "control"
-    fn: Callable = None
-
-    def explain(self, task, x, *, seed=0):
-        return self.fn(task, x)
+def explainer(fn):
+    """A test-only method object (the metric only calls ``explain``)."""
+    return SimpleNamespace(name="test_explainer", stochastic=False, explain=lambda task, x, seed=0: fn(task, x))
 
 
-input_control = Explainer(lambda task, x: x - task.baseline)
-exact = Explainer(lambda task, x: task.ground_truth(x))
-gradient = Explainer(lambda task, x: task.bind(x).value_and_grad(x)[1])
+input_control = explainer(lambda task, x: x - task.baseline)
+exact = explainer(lambda task, x: task.ground_truth(x))
+gradient = explainer(lambda task, x: task.bind(x).value_and_grad(x)[1])
 
 W = torch.tensor([3.0, -2.0, 1.0, 0.5, 0.1, -1.5, 2.5, 0.25], dtype=torch.float64)
 

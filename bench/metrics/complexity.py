@@ -18,6 +18,12 @@ from xaibench.metric import Metric, check_attributions, register_metric
 from ._perturb import player_scores
 
 
+def _magnitudes(task, x, attributions):
+    """``|Φ|`` ``(N, G)`` in float64: player attribution magnitudes."""
+    check_attributions(x, attributions)
+    return player_scores(task, attributions.detach()).abs().double()
+
+
 @register_metric
 @dataclass(frozen=True)
 class Sparseness(Metric):
@@ -39,8 +45,7 @@ class Sparseness(Metric):
     description: ClassVar[str] = "Gini index of |φ| (Chalasani et al. 2020); higher is sparser"
 
     def __call__(self, task, x, attributions, method, *, seed=0):
-        check_attributions(x, attributions)
-        a = player_scores(task, attributions.detach()).abs().double().sort(-1).values
+        a = _magnitudes(task, x, attributions).sort(-1).values
         d = a.shape[-1]
         weights = 2 * torch.arange(1, d + 1, device=a.device, dtype=a.dtype) - d - 1
         total = a.sum(-1)
@@ -69,8 +74,7 @@ class Entropy(Metric):
     description: ClassVar[str] = "entropy of |φ|/Σ|φ| (Bhatt et al. 2020); lower is simpler"
 
     def __call__(self, task, x, attributions, method, *, seed=0):
-        check_attributions(x, attributions)
-        a = player_scores(task, attributions.detach()).abs().double()
+        a = _magnitudes(task, x, attributions)
         total = a.sum(-1, keepdim=True)
         p = a / total.clamp(min=torch.finfo(a.dtype).tiny)
         h = -torch.special.xlogy(p, p).sum(-1)

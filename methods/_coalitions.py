@@ -291,6 +291,23 @@ def shapley_coefficients(coalitions: Tensor) -> Tensor:
 # -- the methods' common base ------------------------------------------------------------------
 
 
+def check_parameters(method: Method) -> None:
+    """Typed errors for the parameters the Shapley methods share (those ``method`` has)."""
+    background = getattr(method, "background", REFERENCES[0])
+    if background not in REFERENCES:
+        raise InvalidParameterError(f"{method.name}: background must be one of {REFERENCES}, got {background!r}")
+    for param in ("n_samples", "max_elements"):
+        if getattr(method, param, 1) < 1:
+            raise InvalidParameterError(f"{method.name}: {param} must be at least 1, got {getattr(method, param)}")
+
+
+def with_endpoints(coalitions: Tensor) -> Tensor:
+    """``coalitions`` ``(K, G)`` preceded by the empty and the full coalition: ``(K + 2, G)``."""
+    g = coalitions.shape[1]
+    ends = torch.stack([torch.zeros(g, dtype=torch.bool), torch.ones(g, dtype=torch.bool)]).to(coalitions.device)
+    return torch.cat([ends, coalitions])
+
+
 @dataclasses.dataclass(frozen=True)
 class GameMethod(Method):
     """Base of methods that play the coalition game ``v`` of :func:`game_values` on ``task.players``.
@@ -299,7 +316,7 @@ class GameMethod(Method):
         background: ``"baseline"`` (default: absent players take ``task.baseline``, one model
             evaluation per coalition) or ``"background"`` (absent players take each of the task's B
             background rows and ``v`` averages the B outputs, as shap's KernelExplainer does).
-        max_elements: size of one chunk of masked inputs, in numbers; speed and memory only.
+        max_elements: cap on the numbers in one chunk of masked inputs; speed and memory only.
     """
 
     family: ClassVar[str] = "perturbation"
@@ -307,10 +324,7 @@ class GameMethod(Method):
     max_elements: int = DEFAULT_MAX_ELEMENTS
 
     def __post_init__(self) -> None:
-        if self.background not in REFERENCES:
-            raise InvalidParameterError(f"{self.name}: background must be one of {REFERENCES}, got {self.background!r}")
-        if self.max_elements < 1:
-            raise InvalidParameterError(f"{self.name}: max_elements must be positive, got {self.max_elements}")
+        check_parameters(self)
 
     def values(self, task: "Task", x: Tensor, coalitions: Tensor) -> Tensor:
         """``(N, K)`` game values of ``coalitions`` ``(K, G)`` for the instances ``x``."""
@@ -319,3 +333,11 @@ class GameMethod(Method):
     def spread(self, task: "Task", phi: Tensor, like: Tensor) -> Tensor:
         """Per-player values ``(N, G)`` → per-feature attributions shaped, typed and placed like ``like``."""
         return task.players.spread(phi.to(device=like.device, dtype=like.dtype))
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledGameMethod(GameMethod):
+    """A :class:`GameMethod` estimating from a budget of ``n_samples`` coalitions per instance (stochastic)."""
+
+    stochastic: ClassVar[bool] = True
+    n_samples: int = 2048

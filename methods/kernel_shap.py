@@ -5,20 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
 from torch import Tensor
 
-from xaibench.errors import InvalidParameterError
 from xaibench.method import register_method
 from xaibench.rng import generator
 from xaibench.task import Task
 
-from ._coalitions import GameMethod, constrained_wls, shapley_kernel_design
+from ._coalitions import SampledGameMethod, constrained_wls, shapley_kernel_design, with_endpoints
 
 
 @register_method
 @dataclass(frozen=True)
-class KernelShap(GameMethod):
+class KernelShap(SampledGameMethod):
     """KernelSHAP (Lundberg & Lee, NeurIPS 2017), batched over instances × coalitions.
 
     Estimates the Shapley values of the game v(S) = mean_r f(x_S, r_¬S) over the task's players
@@ -61,21 +59,12 @@ class KernelShap(GameMethod):
 
     name: ClassVar[str] = "kernel_shap"
     description: ClassVar[str] = "KernelSHAP: Shapley-kernel weighted least squares on paired coalition samples"
-    stochastic: ClassVar[bool] = True
-
-    n_samples: int = 2048
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.n_samples < 1:
-            raise InvalidParameterError(f"{self.name}: n_samples must be at least 1, got {self.n_samples}")
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)
         g = task.players.n
         design = shapley_kernel_design(g, self.n_samples, generator(seed))
-        ends = torch.stack([torch.zeros(g, dtype=torch.bool), torch.ones(g, dtype=torch.bool)])
-        v = self.values(task, x, torch.cat([ends, design.coalitions]))
+        v = self.values(task, x, with_endpoints(design.coalitions))
         empty, full = v[:, 0], v[:, 1]
         phi = constrained_wls(design, v[:, 2:] - empty[:, None], full - empty)
         return self.spread(task, phi, x)

@@ -5,20 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
 from torch import Tensor
 
-from xaibench.errors import InvalidParameterError
 from xaibench.method import register_method
 from xaibench.rng import generator
 from xaibench.task import Task
 
-from ._coalitions import GameMethod, antithetic_ranks, chain_attributions, chain_coalitions
+from ._coalitions import SampledGameMethod, antithetic_ranks, chain_attributions, chain_coalitions, with_endpoints
 
 
 @register_method
 @dataclass(frozen=True)
-class PermutationShap(GameMethod):
+class PermutationShap(SampledGameMethod):
     """Shapley values by antithetic permutation sampling (Castro et al. 2009; Mitchell et al., JMLR 2022).
 
     For P uniform random orders π of the G players and their reverses, each player's value is its
@@ -42,14 +40,6 @@ class PermutationShap(GameMethod):
 
     name: ClassVar[str] = "permutation_shap"
     description: ClassVar[str] = "Shapley values by antithetic permutation sampling (each order and its reverse)"
-    stochastic: ClassVar[bool] = True
-
-    n_samples: int = 2048
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.n_samples < 1:
-            raise InvalidParameterError(f"{self.name}: n_samples must be at least 1, got {self.n_samples}")
 
     def n_pairs(self, n_players: int) -> int:
         """Antithetic pairs of orders that the budget buys for ``n_players`` players."""
@@ -59,7 +49,6 @@ class PermutationShap(GameMethod):
         self.check(task)
         g = task.players.n
         ranks = antithetic_ranks(g, self.n_pairs(g), generator(seed))
-        ends = torch.stack([torch.zeros(g, dtype=torch.bool), torch.ones(g, dtype=torch.bool)])
-        v = self.values(task, x, torch.cat([ends, chain_coalitions(ranks)]))
+        v = self.values(task, x, with_endpoints(chain_coalitions(ranks)))
         phi = chain_attributions(v[:, 0], v[:, 2:], v[:, 1], ranks)
         return self.spread(task, phi, x)

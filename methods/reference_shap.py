@@ -21,11 +21,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from xaibench.errors import InvalidParameterError
 from xaibench.method import Method, register_method
 from xaibench.task import Task
 
-from ._coalitions import REFERENCES, game_values, reference_rows
+from ._coalitions import check_parameters, game_values, reference_rows
 
 
 @contextlib.contextmanager
@@ -54,10 +53,7 @@ class _ReferenceShap(Method):
     background: str = "baseline"
 
     def __post_init__(self) -> None:
-        if self.background not in REFERENCES:
-            raise InvalidParameterError(f"{self.name}: background must be one of {REFERENCES}, got {self.background!r}")
-        if self.n_samples < 1:
-            raise InvalidParameterError(f"{self.name}: n_samples must be at least 1, got {self.n_samples}")
+        check_parameters(self)
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)

@@ -16,16 +16,21 @@ Rows of each table:
 * ``xaibench kernel_shap``: the whole method (design, masked inputs, forward passes, one solve);
 * ``shap.KernelExplainer``: per instance, ``l1_reg=False`` (every feature estimated), same
   ``nsamples`` and reference rows, the model wrapped as a NumPy function;
-* ``captum KernelShap``: per instance, captum's default ``perturbations_per_eval=1`` and, for
-  reference, all perturbations in one forward call; captum is timed on fewer instances and scaled
-  linearly to 50 (it is per instance), which the note says. With B rows captum explains the
-  coalition game (see :class:`~xaibench.methods.reference_shap.CaptumKernelShap`).
+* ``captum KernelShap``: per instance, captum's default ``perturbations_per_eval=1`` and all
+  perturbations in one forward call; captum is timed on 2 instances and scaled linearly to 50
+  (it is per instance), as the note says. With B rows captum explains the coalition game (see
+  :class:`~xaibench.methods.reference_shap.CaptumKernelShap`) and only the batched variant is
+  timed (one forward call per perturbation would take over an hour).
+
+``kernel_shap`` (and ``permutation_shap`` at the same budget) are timed in alternation with the
+floor (:func:`interleaved_medians`), so that load drifts on a shared machine hit both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 from collections.abc import Callable
 
 import torch
@@ -64,25 +69,47 @@ def floor_pass(task: Task, x: Tensor, background: str, n_samples: int = N_SAMPLE
     return run
 
 
+def interleaved_medians(fns: dict[str, Callable[[], object]], *, repeats: int, device: str) -> dict[str, float]:
+    """Median seconds of each callable, timed in alternation (one call of each per round).
+
+    On a shared, noisy machine the load drifts; alternating the method with its floor exposes both
+    to the same drift, so their ratio is far steadier than with back-to-back blocks of repeats.
+    """
+    for fn in fns.values():  # warm-up
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(median_seconds(fn, repeats=1, warmup=0, device=device))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def compare(device: str = "cpu", *, n_instances: int = N_INSTANCES, n_samples: int = N_SAMPLES,
-            repeats: int = 5, captum_instances: int = CAPTUM_INSTANCES) -> list[Comparison]:
+            repeats: int = 7, captum_instances: int = CAPTUM_INSTANCES) -> list[Comparison]:
     task = shapley_task(device)
     x = task.inputs[:n_instances]
     scale = len(x) / captum_instances
     tables = []
     for background, label in (("baseline", "one baseline row"), ("background", f"B = {N_BACKGROUND} background rows")):
         n_rows = 1 if background == "baseline" else N_BACKGROUND
+        ours = {name: get_method(name, n_samples=n_samples, background=background)
+                for name in ("kernel_shap", "permutation_shap")}
+        fast = interleaved_medians({
+            "floor": floor_pass(task, x, background, n_samples),
+            **{name: (lambda m=m: m.explain(task, x)) for name, m in ours.items()},
+        }, repeats=repeats, device=device)
         table = Comparison(
             title=f"kernel_shap, {label}: {task.name}, {len(x)} instances × {n_samples} coalitions, {device}",
             floor_name=f"forward passes over {len(x)} × {n_samples} × {n_rows} points",
-            floor_seconds=median_seconds(floor_pass(task, x, background, n_samples), repeats=repeats, device=device),
+            floor_seconds=fast["floor"],
         )
-        ours = get_method("kernel_shap", n_samples=n_samples, background=background)
-        table.add("xaibench kernel_shap", median_seconds(lambda: ours.explain(task, x), repeats=repeats, device=device))
+        table.add("xaibench kernel_shap", fast["kernel_shap"], "timed alternately with the floor")
+        table.add("xaibench permutation_shap", fast["permutation_shap"], "same budget; alternately with the floor")
         shap = get_method("kernel_shap_ref", n_samples=n_samples, background=background)
-        table.add("shap.KernelExplainer", median_seconds(lambda: shap.explain(task, x), repeats=max(1, repeats // 2)),
+        table.add("shap.KernelExplainer", median_seconds(lambda: shap.explain(task, x), repeats=max(1, repeats // 3)),
                   "l1_reg=False, per instance")
-        for ppe, note in ((1, "captum's default"), (n_samples, "all perturbations in one call")):
+        ppes = ((1, "captum's default"), (n_samples, "all perturbations in one call"))
+        for ppe, note in ppes if background == "baseline" else ppes[1:]:
             captum = get_method("captum_kernel_shap", n_samples=n_samples, background=background, perturbations_per_eval=ppe)
             seconds = median_seconds(lambda: captum.explain(task, x[:captum_instances]), repeats=1, warmup=0)
             table.add(f"captum KernelShap (perturbations_per_eval={ppe})", seconds * scale,
@@ -95,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m xaibench.perf.shapley", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     for table in compare(args.device, repeats=args.repeats):
         print(table.table() + "\n", flush=True)

@@ -43,7 +43,7 @@ class PermutationShap(SampledGameMethod):
 
     def n_pairs(self, n_players: int) -> int:
         """Antithetic pairs of orders that the budget buys for ``n_players`` players."""
-        return max(1, self.n_samples // (2 * max(1, n_players - 1)))
+        return 1 if n_players < 2 else max(1, self.n_samples // (2 * (n_players - 1)))
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from xaibench.errors import NotApplicableError
 from xaibench.method import Method, register_method
 from xaibench.task import Task
 
@@ -137,6 +138,11 @@ class CaptumKernelShap(_ReferenceShap):
     description: ClassVar[str] = "captum.attr.KernelShap (reference; per instance, slow)"
 
     perturbations_per_eval: int = 2048
+
+    def check(self, task: Task) -> None:
+        super().check(task)
+        if task.players.n < 2:
+            raise NotApplicableError(f"{self.name}: captum's KernelShap needs at least 2 players, {task.name} has 1")
 
     def explain_one(self, task: Task, x: Tensor, seed: int) -> Tensor:
         from captum.attr import KernelShap  # noqa: PLC0415 - heavy, imported where used

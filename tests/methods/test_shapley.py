@@ -15,7 +15,7 @@ from xaibench.method import get_method
 from xaibench.methods._coalitions import _size_pairs, shapley_kernel_design
 from xaibench.rng import generator
 from xaibench.tasks import load_task
-from xaibench.testing import mlp_task
+from xaibench.testing import mlp_task, task_from_function
 
 GROUPS = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3])  # one-hot-like blocks
 
@@ -179,6 +179,34 @@ def test_groups_are_players(name):
         torch.testing.assert_close(phi.sum(1), players.sum(1), rtol=0, atol=1e-12)
     else:  # 14 = 2^4 - 2 samples: kernel_shap enumerates every coalition of the 4 groups
         torch.testing.assert_close(task.players.total(phi), players, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [1, 2])
+@pytest.mark.parametrize("name", ["kernel_shap", "permutation_shap"])
+def test_games_of_one_or_two_players(name, n_features):
+    task = mlp_task(n_features, n_instances=3, dtype=torch.float64)
+    exact = get_method("exact_shapley").explain(task, task.inputs)
+    torch.testing.assert_close(get_method(name).explain(task, task.inputs), exact, rtol=0, atol=1e-12)
+
+
+def test_image_inputs_with_patch_groups():
+    """(N, C, H, W) inputs, 2×2 patches as players: a product of two pixels and a square of a third."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 1, 4, 4, generator=g, dtype=torch.float64)
+    patches = (torch.arange(4)[:, None] // 2 * 2 + torch.arange(4)[None, :] // 2).reshape(1, 4, 4)
+
+    def fn(z):
+        return z[:, 0, 0, 0] * z[:, 0, 3, 3] + z[:, 0, 1, 2].square() + z[:, 0, 2, 1]
+
+    task = task_from_function(fn, x, groups=patches, kind="image")
+    exact = get_method("exact_shapley").explain(task, x)
+    assert exact.shape == x.shape
+    players = task.players.total(exact)  # baseline 0: the product splits evenly between patches 0 and 3
+    product, square, linear = x[:, 0, 0, 0] * x[:, 0, 3, 3], x[:, 0, 1, 2].square(), x[:, 0, 2, 1]
+    expected = torch.stack([product / 2, square, linear, product / 2], 1)
+    torch.testing.assert_close(players, expected, rtol=0, atol=1e-12)
+    for name in ("kernel_shap", "permutation_shap"):  # 4 players: enumerated / order ≤ 2
+        torch.testing.assert_close(get_method(name).explain(task, x), exact, rtol=0, atol=1e-12)
 
 
 # -- the KernelSHAP design ---------------------------------------------------------------------------

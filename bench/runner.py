@@ -81,7 +81,7 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
         bar.update(1)
 
     try:
-        with logging_redirect_tqdm():
+        with logging_redirect_tqdm([logging.getLogger("xaibench")]):
             backend.execute(cells, done, on_record, on_cell_done)
     finally:
         bar.close()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,8 @@ else:  # pragma: no cover
 if TYPE_CHECKING:
     from .method import Method
     from .metric import Metric
+
+log = logging.getLogger(__name__)
 
 SUITES_DIR = Path(__file__).parent / "suites"
 TOP_KEYS = ("name", "version", "description", "seeds", "n_instances", "n_background", "model_seed",
@@ -395,6 +398,8 @@ def _expand_tasks(suite: Suite) -> list[TaskRef]:
                                  f"{UnknownNameError('target', t, difflib.get_close_matches(t, known, n=2), known)}")
         found = [TaskRef(d, m, t) for d in group.datasets for m in group.models for t in group.targets
                  if kinds[d] in specs[m].kinds and t in specs[m].targets]
+        for d, m in ((d, m) for d in group.datasets for m in group.models if kinds[d] not in specs[m].kinds):
+            log.info("%s: %s: model %s does not apply to %s dataset %s; left out", suite.source, group.where, m, kinds[d], d)
         if not found:
             raise SuiteError(f"{suite.source}: key '{group.where}': no (dataset, model, target) combination applies "
                              f"(dataset kinds {sorted(set(kinds.values()))}; check the models' kinds and targets "

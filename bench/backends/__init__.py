@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import UnknownNameError
+from ..errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from .cell import Cell
@@ -40,6 +40,8 @@ class Backend(ABC):
 
 def get_backend(name: str, **options: Any) -> Backend:
     if name not in BACKENDS:
-        raise UnknownNameError("backend", name, difflib.get_close_matches(name, list(BACKENDS)), list(BACKENDS))
+        close = difflib.get_close_matches(name, list(BACKENDS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidParameterError(f"unknown backend {name!r}.{hint} Available backends: {', '.join(BACKENDS)}")
     module, cls = BACKENDS[name].split(":")
     return getattr(importlib.import_module(module), cls)(**options)

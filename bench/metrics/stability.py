@@ -3,10 +3,11 @@
 Every metric here draws K perturbations **shared by all instances** of the batch (common random
 numbers from :func:`xaibench.rng.generator`, on the task's device), re-explains the ``N·K``
 perturbed inputs in **one** ``method.explain`` call with the caller's seed — explaining the output
-selected at the unperturbed instance (the class predicted at x, as captum's expanded ``target`` and
-Quantus' ``y_batch``) — and reduces over the K samples per instance. An instance's value therefore depends only on the instance, the seed and the
-method. captum and Quantus draw fresh noise per instance instead; the distribution of each
-instance's estimate is the same, and the agreement tests pass identical noise to both sides.
+selected at the unperturbed instance (the class predicted at x, as captum's expanded ``target``
+and Quantus' ``y_batch`` do) — and reduces over the K samples per instance. An instance's value
+therefore depends only on the instance, the seed and the method. captum and Quantus draw fresh
+noise per instance instead; the distribution of each instance's estimate is the same, and the
+agreement tests pass identical noise to both sides.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
 from xaibench.tensorstats import jaccard, topk_mask
 
-from ._perturb import flat_norm, input_noise, metric_seed, player_scores, rank_similarity, reexplain, resolve_k
+from ._perturb import NOISES, flat_norm, input_noise, metric_seed, player_scores, rank_similarity, reexplain, resolve_k
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,19 @@ class _ReexplainedNeighbourhood(Metric):
     noise: str = "uniform"
     scale: float = 0.02
 
-    def _neighbourhood(self, task, x: Tensor, attributions: Tensor, method, seed: int) -> tuple[Tensor, Tensor]:
-        """``z`` ``(N, K, *F)`` perturbed inputs and ``φ(z)`` ``(N, K, *F)``."""
+    def __post_init__(self) -> None:
+        if self.n_samples < 1 or self.scale <= 0 or self.noise not in NOISES:
+            raise InvalidParameterError(
+                f"{self.name} needs n_samples >= 1, scale > 0 and noise in {NOISES}; "
+                f"got {self.n_samples}, {self.scale}, {self.noise!r}"
+            )
+
+    def _neighbourhood(self, task, x: Tensor, attributions: Tensor, method, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``z`` ``(N, K, *F)`` perturbed inputs, ``φ(x)`` and ``φ(z)`` ``(N, K, *F)`` (detached)."""
         check_attributions(x, attributions)
         noise = input_noise(x, self.n_samples, kind=self.noise, scale=self.scale, seed=metric_seed(seed, self.name))
         z = x.unsqueeze(1) + noise.unsqueeze(0)
-        return z, reexplain(method, task, x, z, seed=seed).detach()
+        return z, attributions.detach(), reexplain(method, task, x, z, seed=seed).detach()
 
 
 @register_metric
@@ -60,8 +68,7 @@ class MaxSensitivity(_ReexplainedNeighbourhood):
 
     Versus the references: identical to captum ``sensitivity_max(norm_ord="fro")`` given the same
     noise. Quantus ``MaxSensitivity`` uses the same formula but defaults to 200 samples with
-    U[−0.2, 0.2] noise and divides by zero (NaN) for a zero explanation; ``nanmax`` there ignores
-    NaN samples, ours has none.
+    U[−0.2, 0.2] noise and divides by zero for a zero explanation (inf, or NaN when it stays zero).
     """
 
     name: ClassVar[str] = "max_sensitivity"
@@ -70,9 +77,9 @@ class MaxSensitivity(_ReexplainedNeighbourhood):
     description: ClassVar[str] = "max relative change of φ under uniform noise in an L∞ ball (Yeh et al. 2019)"
 
     def __call__(self, task, x, attributions, method, *, seed=0):
-        z, phi_z = self._neighbourhood(task, x, attributions, method, seed)
-        change = flat_norm(phi_z - attributions.unsqueeze(1), 2)
-        size = flat_norm(attributions, 1)
+        _, phi, phi_z = self._neighbourhood(task, x, attributions, method, seed)
+        change = flat_norm(phi_z - phi.unsqueeze(1), 2)
+        size = flat_norm(phi, 1)
         size = torch.where(size > 0, size, torch.ones_like(size))
         return (change / size.unsqueeze(1)).amax(1)
 
@@ -105,8 +112,8 @@ class LocalLipschitz(_ReexplainedNeighbourhood):
     scale: float = 0.1
 
     def __call__(self, task, x, attributions, method, *, seed=0):
-        z, phi_z = self._neighbourhood(task, x, attributions, method, seed)
-        change = flat_norm(phi_z - attributions.unsqueeze(1), 2)
+        z, phi, phi_z = self._neighbourhood(task, x, attributions, method, seed)
+        change = flat_norm(phi_z - phi.unsqueeze(1), 2)
         step = flat_norm(z - x.unsqueeze(1), 2)
         return (change / step.clamp(min=torch.finfo(step.dtype).tiny)).amax(1)
 
@@ -122,6 +129,7 @@ class _RelativeStability(_ReexplainedNeighbourhood):
     relative_to: str = "elementwise"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.relative_to not in RELATIVE_TO:
             raise InvalidParameterError(f"relative_to must be one of {RELATIVE_TO}, got {self.relative_to!r}")
 
@@ -142,9 +150,9 @@ class _RelativeStability(_ReexplainedNeighbourhood):
         return self.evaluate(task, x, attributions, method, seed=seed).values
 
     def evaluate(self, task, x, attributions, method, *, seed=0):
-        z, phi_z = self._neighbourhood(task, x, attributions, method, seed)
+        z, phi, phi_z = self._neighbourhood(task, x, attributions, method, seed)
         with torch.no_grad():
-            ratio = self._relative_change(attributions, phi_z) / self._denominator_change(task, x, z).clamp(min=self.eps_min)
+            ratio = self._relative_change(phi, phi_z) / self._denominator_change(task, x, z).clamp(min=self.eps_min)
             kept = _chunked(task.label_fn, z, task.max_batch) == task.label_fn(x).unsqueeze(1)
         any_kept = kept.any(1)
         use = kept | ~any_kept.unsqueeze(1)  # no label-preserving neighbour: fall back to all K
@@ -159,15 +167,17 @@ class _RelativeStability(_ReexplainedNeighbourhood):
 _RELATIVE_DOC = """
 
     The maximum runs over **label-preserving** neighbours only (``task.label_fn(x') == task.label_fn(x)``),
-    as in the paper and Quantus' ``return_nan_when_prediction_changes=True``. Extras:
-    ``kept_fraction`` (label-preserving share of all N·K neighbours) and ``no_kept_fraction`` (share of
-    instances with none). An instance with **no** label-preserving neighbour sits on a decision
-    boundary; rather than NaN (Quantus, OpenXAI drop it, which biases the mean toward stable-looking
-    instances) or 0 (which would flatter), its maximum is taken over all K neighbours.
+    as in the paper. Extras: ``kept_fraction`` (label-preserving share of all N·K neighbours) and
+    ``no_kept_fraction`` (share of instances with none). An instance with **no** label-preserving
+    neighbour sits on a decision boundary; rather than NaN (OpenXAI returns NaN and drops it from the
+    mean, which biases the mean toward stable-looking instances) or 0 (which would flatter), its
+    maximum is taken over all K neighbours. Quantus (``return_nan_when_prediction_changes=True``)
+    returns NaN for an instance as soon as **any** neighbour changes the label (``np.max`` over the
+    samples); where none does, it agrees with us.
 
     Relative changes (``relative_to``): ``"elementwise"`` (default; the paper's and Quantus' formula)
     is ``‖(a − a')/a‖₂`` with every zero entry of ``a`` replaced by ``ε_min``; ``"norm"`` is
-    ``‖a − a'‖₂ / ‖a‖₂`` (OpenXAI's ``compute_Lp_norm_diff``), which does not explode on
+    ``‖a − a'‖₂ / max(‖a‖₂, ε_min)`` (OpenXAI's ``compute_Lp_norm_diff``), which does not explode on
     near-zero entries (black MNIST pixels, zero attributions). Denominators are ``max(·, ε_min)``
     as in the paper (Quantus adds ε_min only where the change is exactly 0; identical otherwise).
 

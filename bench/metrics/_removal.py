@@ -181,20 +181,20 @@ def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, s
     with torch.no_grad():
         for lo in range(0, x.shape[0], rows):
             part = slice(lo, lo + rows)
-            out.append(_rows(bound, part)(build(x[part], part)))
+            out.append(bound_rows(bound, part)(build(x[part], part)))
     return torch.cat(out) if out else x.new_zeros(0, k)
 
 
-def _rows(bound: "BoundTarget", part: slice) -> "BoundTarget":
-    """``bound`` restricted to the instances ``part``, without selecting their outputs again.
+def bound_rows(bound: "BoundTarget", rows: slice | Tensor) -> "BoundTarget":
+    """``bound`` restricted to the instances ``rows`` (a slice or an index tensor), without selecting again.
 
-    Workaround until the core offers it (``BoundTarget.rows(part)``): a shallow copy with the
-    sliced instances and selectors.
+    Workaround until the core offers it (``BoundTarget.rows``): a shallow copy with the chosen
+    instances and their selectors.
     """
-    if part.start == 0 and part.stop >= bound.n:
+    if isinstance(rows, slice) and rows.start in (0, None) and (rows.stop is None or rows.stop >= bound.n):
         return bound
     sub = copy.copy(bound)
-    sub.x, sub.selector = bound.x[part], bound.selector[part]
+    sub.x, sub.selector = bound.x[rows], bound.selector[rows]
     return sub
 
 

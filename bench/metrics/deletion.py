@@ -35,8 +35,11 @@ from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
 
 from ._removal import (
-    Removal, check_strategy, draw_seed, evaluate_chunked, explained_change, normalise_curve, player_ranks, step_counts,
+    Removal, bound_rows, check_strategy, draw_seed, evaluate_chunked, explained_change, normalise_curve, player_ranks,
+    step_counts,
 )
+
+OPPOSITE = {"morf": "lerf", "lerf": "morf"}
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -76,10 +79,14 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
     ``s = sign(f(x) − f(x^(S)))`` when ``orient`` (+1 for degenerate instances) and ``s = 1``
     otherwise: the most relevant players are those that carry the change being explained, so
     that for a linear model the exact attributions give the steepest deletion whichever the sign
-    of the change. The endpoints are evaluated first (``2N`` forward rows), then every order's
-    inner points in one chunked pass (``N · len(orders) · (S − 1)`` rows).
+    of the change.
+
+    Cost: one chunked pass over ``N · (2 + len(orders) · (S − 1))`` rows (the endpoints and every
+    order's inner points, ranked with ``s = +1``). An instance with ``s = −1`` needs the opposite
+    order, which is reused when it was requested too (ABPC) and otherwise evaluated for those
+    instances only in a second pass.
     """
-    if any(o not in ("morf", "lerf") for o in orders) or not orders:
+    if any(o not in OPPOSITE for o in orders) or not orders:
         raise InvalidParameterError(f"orders must be a non-empty tuple of 'morf' / 'lerf', got {orders!r}")
     if n_steps < 1:
         raise InvalidParameterError(f"n_steps must be at least 1, got {n_steps}")
@@ -88,27 +95,40 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
     removal = Removal(task, baseline, blur_sigma=blur_sigma, road_noise=road_noise,
                       seed=draw_seed(seed, "removal_curve"), who="removal curve")
     counts = step_counts(players.n, n_steps, device=x.device)
-    ones = torch.ones(players.n, device=x.device, dtype=x.dtype)
-    bound = task.bind(x)
-    ends = evaluate_chunked(task, x, 2, lambda xs, _: removal(xs, players.expand(torch.stack([ones, 0 * ones]))), bound)
-    start, end = ends[:, 0], ends[:, 1]
-    delta, degenerate = explained_change(start, end)
-    sign = torch.where(degenerate | (delta >= 0) | (not orient), 1.0, -1.0).to(x.dtype)
-    oriented = attributions * sign.reshape(-1, *[1] * (x.dim() - 1))
-    ranks = torch.stack([player_ranks(task, oriented, descending=o == "morf") for o in orders], 1)  # (N, O, G)
     inner = counts[1:-1]
-    if inner.numel():
-        def build(xs: Tensor, part: slice) -> Tensor:
-            first = ranks[part].unsqueeze(2) < inner.reshape(1, 1, -1, 1)  # (n, O, S-1, G)
-            keep = (first if insertion else ~first).flatten(1, 2)
-            return removal(xs, players.expand(keep.to(xs.dtype)))
+    ones = torch.ones(1, players.n, device=x.device, dtype=x.dtype)
+    ends = torch.cat([ones, 0 * ones])  # keep everything (f(x)), keep nothing (f(x^(S)))
 
-        mid = evaluate_chunked(task, x, len(orders) * inner.numel(), build, bound).reshape(x.shape[0], len(orders), -1)
-    else:
-        mid = x.new_zeros(x.shape[0], len(orders), 0)
+    def curves(xs: Tensor, ranks: Tensor, with_ends: bool) -> Tensor:
+        first = ranks.unsqueeze(2) < inner.reshape(1, 1, -1, 1)  # (n, O, S-1, G): among the first c_t
+        keep = (first if insertion else ~first).flatten(1, 2).to(xs.dtype)
+        if with_ends:
+            keep = torch.cat([ends.expand(len(xs), 2, players.n), keep], 1)
+        return removal(xs, players.expand(keep))
+
+    bound = task.bind(x)
+    ranks = torch.stack([player_ranks(task, attributions, descending=o == "morf") for o in orders], 1)  # (N, O, G)
+    out = evaluate_chunked(task, x, 2 + len(orders) * inner.numel(), lambda xs, part: curves(xs, ranks[part], True), bound)
+    start, end, mid = out[:, 0], out[:, 1], out[:, 2:].reshape(len(x), len(orders), inner.numel())
+    delta, degenerate = explained_change(start, end)
+    flip = ~degenerate & (delta < 0) & orient
+    if flip.any() and inner.numel():  # s = −1: each order's curve is the opposite order's under s = +1
+        rows = flip.nonzero().squeeze(1)
+        missing = [o for o in orders if OPPOSITE[o] not in orders]
+        if missing:
+            extra_ranks = torch.stack([player_ranks(task, attributions[rows], descending=o != "morf") for o in missing], 1)
+            extra = evaluate_chunked(task, x[rows], len(missing) * inner.numel(),
+                                     lambda xs, part: curves(xs, extra_ranks[part], False), bound_rows(bound, rows))
+            extra = extra.reshape(len(rows), len(missing), inner.numel())
+        flipped = mid.clone()
+        for j, o in enumerate(orders):
+            flipped[rows, j] = extra[:, missing.index(o)] if o in missing else mid[rows, orders.index(OPPOSITE[o])]
+        mid = flipped
     first, last = (end, start) if insertion else (start, end)
-    values = torch.cat([first[:, None, None].expand(-1, len(orders), 1), mid, last[:, None, None].expand(-1, len(orders), 1)], -1)
-    return RemovalCurves(values, counts.to(x.dtype) / players.n, start, end, sign)
+    column = lambda v: v[:, None, None].expand(-1, len(orders), 1)  # noqa: E731
+    sign = torch.where(flip, -1.0, 1.0).to(x.dtype)
+    return RemovalCurves(torch.cat([column(first), mid, column(last)], -1), counts.to(x.dtype) / players.n,
+                         start, end, sign)
 
 
 def _auc(curve: Tensor, fractions: Tensor) -> Tensor:

@@ -76,7 +76,8 @@ class Infidelity(Metric):
         if self.noise not in NOISES:
             raise InvalidParameterError(f"{self.name}: noise must be one of {NOISES}, got {self.noise!r}")
         if not self.sigma > 0 or self.n_samples < 1:
-            raise InvalidParameterError(f"{self.name}: need sigma > 0 and n_samples >= 1, got {self.sigma}, {self.n_samples}")
+            raise InvalidParameterError(
+                f"{self.name}: need sigma > 0 and n_samples >= 1, got {self.sigma}, {self.n_samples}")
 
     def check(self, task: "Task", method: "Method") -> None:
         super().check(task, method)

@@ -44,8 +44,8 @@ class _PredictionGap(Metric):
 
     def __post_init__(self) -> None:
         if not self.sigma > 0 or self.n_samples < 1 or self.max_points < 2:
-            raise InvalidParameterError(
-                f"{self.name}: need sigma > 0, n_samples >= 1, max_points >= 2; got {self.sigma}, {self.n_samples}, {self.max_points}")
+            raise InvalidParameterError(f"{self.name}: need sigma > 0, n_samples >= 1, max_points >= 2; "
+                                        f"got {self.sigma}, {self.n_samples}, {self.max_points}")
         if not 0 < self.k_fraction <= 1:
             raise InvalidParameterError(f"{self.name}: k_fraction must be in (0, 1], got {self.k_fraction}")
 
@@ -112,10 +112,11 @@ class PGI(_PredictionGap):
     ``|φ|``, which is the paper's definition and ours.
 
     Other differences: OpenXAI scores column 0 of the model's probability output; we score the
-    task's target pinned at x (the two agree on binary tasks up to the 0↔1 class symmetry of
-    |Δp|). OpenXAI seeds its noise with the instance's index in the batch (its value depends on
-    the position) and flips discrete features with a probability instead; we draw one Gaussian ``ε`` per call from the seed, shared by
-    every instance and every k (batch-independent, smoother in k), on every feature.
+    task's target pinned at x (on a binary task |Δp₀| = |Δp₁|, so with the ``prob`` target the
+    two agree). OpenXAI seeds its noise with the instance's index in the batch (a value depends
+    on its position) and flips discrete features with a probability instead; we draw one
+    Gaussian ``ε`` per call from the seed, shared by every instance and every k
+    (batch-independent, smoother in k), on every feature, one-hot columns included.
     """
 
     name: ClassVar[str] = "pgi"

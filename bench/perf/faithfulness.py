@@ -35,7 +35,7 @@ STEP_PIXELS = 28
 
 
 def small_cnn(channels: int = 1, side: int = 28, n_classes: int = 10, seed: int = 0) -> nn.Module:
-    """A fixed, randomly initialised LeNet-style CNN: conv(8, 3×3) → ReLU → max-pool 2 → conv(16) → ReLU → linear."""
+    """A fixed, randomly initialised LeNet-style CNN: conv(8, 3×3), ReLU, max-pool 2, conv(16), ReLU, linear."""
     inner = (side // 2 - 2) ** 2 * 16
     with torch.random.fork_rng(devices=[]):  # nn init draws from the global generator: seed it, then restore it
         torch.manual_seed(seed)

@@ -58,6 +58,22 @@ def test_exact_attributions_give_the_steepest_curves(x_row):
         assert insertion(task, x, ranked, None).item() <= best_ins + 1e-12
 
 
+def test_negative_changes_flip_the_ranking():
+    # f(x) < f(b) for every row: s = −1, MoRF follows increasing φ; curves requested together (ABPC reuses the
+    # opposite order) and one at a time (a second pass for the flipped rows) agree
+    task = _linear(-torch.rand(3, 4, generator=torch.Generator().manual_seed(5)) - 0.5)
+    x = task.inputs
+    phi = task.ground_truth(x)
+    assert (phi.sum(1) < 0).all()
+    both = removal_curves(task, x, phi, orders=("lerf", "morf"))
+    morf, lerf = removal_curves(task, x, phi, orders=("morf",)), removal_curves(task, x, phi, orders=("lerf",))
+    assert (both.sign == -1).all()
+    torch.testing.assert_close(both.values[:, 1], morf.values[:, 0])
+    torch.testing.assert_close(both.values[:, 0], lerf.values[:, 0])
+    plain = removal_curves(task, x, -phi, orders=("morf",), orient=False)  # ranking by −φ by hand
+    torch.testing.assert_close(morf.values, plain.values)
+
+
 def test_groups_are_removed_together():
     groups = torch.tensor([0, 0, 1, 1])
     task = _linear(torch.ones(1, 4), groups=groups)

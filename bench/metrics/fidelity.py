@@ -70,8 +70,11 @@ class LocalFidelity(Metric):
         players = task.players
         g = generator(metric_seed(seed, self.name), x.device)
         coalitions = (torch.rand(self.n_coalitions, players.n, generator=g, device=x.device) < self.p).to(x.dtype)
+        masks = players.expand(coalitions).unsqueeze(0)  # (1, n, *F)
+        rows = max(1, task.max_batch // self.n_coalitions)  # instances per block: memory stays at max_batch inputs
         with torch.no_grad():
-            y = task.bind(x)(mix(x, task.baseline, players.expand(coalitions).unsqueeze(0)))  # (N, n)
+            y = torch.cat([task.bind(x[i : i + rows])(mix(x[i : i + rows], task.baseline, masks))
+                           for i in range(0, x.shape[0], rows)])  # (N, n)
         score = player_scores(task, attributions.detach()) @ coalitions.T  # (N, n)
         half = self.n_coalitions // 2
         alpha, beta = _least_squares_line(score[:, :half], y[:, :half])

@@ -99,3 +99,12 @@ def test_global_distillation_terms_average_to_r_squared(sparse_task, monkeypatch
     held = torch.as_tensor(seen["inputs"])  # the student sees features 0 and 1, all that f uses
     target = torch.tanh(2 * held[:, 0]) + held[:, 1] ** 2
     assert terms.mean().item() == pytest.approx(r2_score(target.numpy(), seen["predicted"]), rel=1e-5)
+
+
+def test_local_fidelity_blocks_instances_to_bound_memory(task):
+    """With max_batch smaller than N·n the instances are evaluated in blocks: same values."""
+    import dataclasses
+
+    phi = task.ground_truth(task.inputs).roll(1, dims=1)
+    small = dataclasses.replace(task, max_batch=300)  # 256 coalitions: one instance per block
+    torch.testing.assert_close(local_fidelity(small, phi), local_fidelity(task, phi))

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .suite import Plan
+
 DEFAULT_RUNS_DIR = Path("runs")
 
 
 def run(
-    suite: str | Path = "quick",
+    suite: str | Path | None = None,
     *,
     out: str | Path | None = None,
     methods: Sequence[str] | str | None = None,
@@ -38,32 +40,53 @@ def run(
     backend: str = "local",
     progress: bool = True,
 ) -> "pd.DataFrame":
-    """Run a suite (built-in name or TOML path) and return its records as a DataFrame.
+    """Run a suite (built-in name or TOML path; default ``"quick"``) and return its records as a DataFrame.
 
     Args:
-        out: run folder; default ``runs/<suite>-<UTC timestamp>``. With ``resume``, the folder of
-            the run to continue (cells whose record key is present are not run again).
+        out: run folder; default ``runs/<suite>-<UTC timestamp>``.
         methods, metrics: select suite entries by label or name (a registered name the suite
             does not list is added with default params); a list or a comma-separated string.
         tasks: ``dataset[/model[/target]]`` patterns (``*`` allowed) selecting suite tasks.
         seeds, n_instances: override the suite's.
         device: ``"cpu"`` or ``"cuda"``.
+        resume: continue the run in ``out``: cells whose record key is present are not run again.
+            Without ``suite``, the run's own suite and selections (from its manifest) are used.
         retrain: re-derive model weights instead of loading shipped or cached ones.
     """
-    from .errors import InvalidParameterError  # noqa: PLC0415
     from .runner import run_plan  # noqa: PLC0415
-    from .suite import load_suite, resolve  # noqa: PLC0415
 
-    if resume and out is None:
-        raise InvalidParameterError("resume needs the folder of the run to continue: pass out=... (--out DIR)")
-    loaded = load_suite(suite)
-    plan = resolve(loaded, methods=_names(methods), metrics=_names(metrics), tasks=_names(tasks),
-                   seeds=seeds, n_instances=n_instances)
-    result = run_plan(plan, out or default_out(loaded.name), device=device, resume=resume, retrain=retrain,
+    plan = make_plan(suite, out=out, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds,
+                     n_instances=n_instances, resume=resume)
+    result = run_plan(plan, out or default_out(plan.suite.name), device=device, resume=resume, retrain=retrain,
                       backend=backend, progress=progress)
     frame = records_frame(result.records)
     frame.attrs["run_dir"] = str(result.directory)
     return frame
+
+
+def make_plan(suite: str | Path | None, *, out: str | Path | None, methods=None, metrics=None, tasks=None,
+              seeds: Sequence[int] | None = None, n_instances: int | None = None, resume: bool = False) -> "Plan":
+    """The :class:`~xaibench.suite.Plan` that :func:`run` (and ``xaibench run``) executes."""
+    from .errors import InvalidParameterError  # noqa: PLC0415
+    from .suite import load_suite, parse_suite, resolve  # noqa: PLC0415
+
+    if resume and out is None:
+        raise InvalidParameterError("resume needs the folder of the run to continue: pass out=... (--out DIR)")
+    selection = {"methods": _names(methods), "metrics": _names(metrics), "tasks": _names(tasks),
+                 "seeds": None if seeds is None else list(seeds), "n_instances": n_instances}
+    if suite is None and resume and Path(out, "manifest.json").exists():  # continue the run as it was started
+        from .store import RunStore  # noqa: PLC0415
+
+        started = RunStore(out).manifest()
+        loaded = parse_suite(started["suite"]["text"], source=started["suite"]["source"],
+                             default_name=started["suite"]["name"])
+        plan = started["plan"]
+        previous = {"methods": [m["label"] for m in plan["methods"]], "metrics": [m["label"] for m in plan["metrics"]],
+                    "tasks": plan["tasks"], "seeds": plan["seeds"], "n_instances": plan["n_instances"]}
+        selection = {k: previous[k] if v is None else v for k, v in selection.items()}
+    else:
+        loaded = load_suite(suite or "quick")
+    return resolve(loaded, **selection)
 
 
 def leaderboard(source: Any, format: str = "markdown") -> str:  # noqa: A002

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="run a suite and print its leaderboard",
                            description="Run a suite; records go to a run folder, the leaderboard to "
                                        "leaderboard.md beside them and to stdout.")
-    p_run.add_argument("--suite", default="quick", help="built-in suite name or path to a .toml file (default: quick)")
+    p_run.add_argument("--suite", help="built-in suite name or path to a .toml file "
+                                       "(default: quick; with --resume, the suite and selections the run started with)")
     p_run.add_argument("--out", help="run folder (default: runs/<suite>-<UTC time>)")
     p_run.add_argument("--methods", help="comma-separated method labels or names to run (default: the suite's)")
     p_run.add_argument("--metrics", help="comma-separated metric labels or names (cost metrics are always recorded)")
@@ -97,21 +98,14 @@ def _configure_logging(verbose: bool) -> None:
 
 # -- commands ---------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    from .api import _names, default_out  # noqa: PLC0415
-    from .errors import InvalidParameterError  # noqa: PLC0415
-    from .suite import load_suite, resolve  # noqa: PLC0415
+    from .api import default_out, make_plan  # noqa: PLC0415
 
-    if args.resume and not args.out:
-        raise InvalidParameterError("--resume needs --out DIR, the folder of the run to continue")
-    seeds = _seeds(args.seeds)
-    suite = load_suite(args.suite)
-    plan = resolve(suite, methods=_names(args.methods), metrics=_names(args.metrics), tasks=_names(args.tasks),
-                   seeds=seeds, n_instances=args.n_instances)
-    out = args.out or str(default_out(suite.name))
-    args.out = out  # for the interruption hint
+    plan = make_plan(args.suite, out=args.out, methods=args.methods, metrics=args.metrics, tasks=args.tasks,
+                     seeds=_seeds(args.seeds), n_instances=args.n_instances, resume=args.resume)
+    args.out = args.out or str(default_out(plan.suite.name))  # also for the interruption hint
     from .runner import run_plan  # noqa: PLC0415
 
-    result = run_plan(plan, out, device=args.device, resume=args.resume, retrain=args.retrain,
+    result = run_plan(plan, args.out, device=args.device, resume=args.resume, retrain=args.retrain,
                       backend=args.backend, progress=not args.quiet)
     if not args.quiet:
         print(result.leaderboard_path.read_text(encoding="utf-8"))
@@ -127,12 +121,9 @@ def _seeds(text: str | None) -> list[int] | None:
     from .errors import InvalidParameterError  # noqa: PLC0415
 
     try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
+        return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise InvalidParameterError(f"--seeds {text!r}: expected comma-separated integers, e.g. --seeds 0,1,2") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise InvalidParameterError(f"--seeds {text!r}: expected distinct integers >= 0")
-    return seeds
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

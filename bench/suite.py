@@ -320,13 +320,18 @@ def resolve(
     metric_objs = [(r, _instantiate(suite, r, metric_registry)) for r in metric_refs]
     metric_entries = [MetricEntry(_label(r, m), m) for r, m in metric_objs]
     metric_entries += _cost_entries([m for _, m in metric_objs])
+    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)
+                              or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in seeds)):
+        raise InvalidParameterError(f"seeds {list(seeds)}: expected distinct integers >= 0, e.g. --seeds 0,1,2")
+    if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, int) or n_instances < 1):
+        raise InvalidParameterError(f"n_instances {n_instances!r}: expected an integer >= 1")
     return Plan(
         suite=suite,
         tasks=_select_tasks(_expand_tasks(suite), tasks, suite),
         methods=tuple(method_entries),
         metrics=tuple(_unique_labels(metric_entries, suite, "metric")),
-        seeds=tuple(seeds) if seeds else suite.seeds,
-        n_instances=n_instances or suite.n_instances,
+        seeds=tuple(seeds) if seeds is not None else suite.seeds,
+        n_instances=n_instances if n_instances is not None else suite.n_instances,
         n_background=suite.n_background,
         model_seed=suite.model_seed,
     )
@@ -425,10 +430,9 @@ def _select_tasks(all_tasks: list[TaskRef], patterns: Sequence[str] | None, suit
             raise SuiteError(f"--tasks {pattern!r}: expected dataset[/model[/target]] (wildcards * allowed)")
         hits = [t for t in all_tasks
                 if all(fnmatch.fnmatchcase(v, p) for v, p in zip((t.dataset, t.model, t.target), parts))]
-        if not hits and len(parts) == 3 and "*" not in pattern:
-            extra = Suite(suite.name, suite.version, suite.description, suite.seeds,
-                          (TaskGroup((parts[0],), (parts[1],), (parts[2],), "--tasks"),), (), ())
-            hits = _expand_tasks(replace(extra, source="--tasks"))
+        if not hits and len(parts) == 3 and "*" not in pattern:  # a task the suite does not list
+            group = TaskGroup((parts[0],), (parts[1],), (parts[2],), pattern)
+            hits = _expand_tasks(replace(suite, tasks=(group,), source="--tasks"))
         if not hits:
             names = [t.name for t in all_tasks]
             close = difflib.get_close_matches(pattern, names, n=2)

@@ -67,6 +67,9 @@ def test_run_then_leaderboard(capsys, tmp_path, registered_toys, toy_suite_file)
     code, out, err = cli(capsys, "run", "--suite", str(toy_suite_file), "--out", str(out_dir), "--quiet",
                          "--methods", "toy_exact", "--metrics", "toy_gt_error", "--seeds", "3", "--n-instances", "2")
     assert code == 2 and "pass --resume" in err
+    # --resume alone continues the run with the suite and selections it started with: nothing left to do
+    code, out, err = cli(capsys, "run", "--resume", "--out", str(out_dir), "--quiet")
+    assert code == 0 and "6 records (0 new, 0 errors)" in err
 
 
 def test_unknown_method_stops_before_loading_data(capsys, monkeypatch):

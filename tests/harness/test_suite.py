@@ -128,3 +128,8 @@ def test_selections(registered_toys):
         resolve(suite, tasks=["digits"])
     with pytest.raises(SuiteError, match="unknown target 'nope'"):
         resolve(suite, tasks=["toy_linear/toy_linear_model/nope"])
+    added = resolve(suite, tasks=["toy_linear/toy_linear_model/broken"]).tasks  # a full triple may be added
+    assert [t.name for t in added] == ["toy_linear/toy_linear_model/broken"]
+    for bad in ({"seeds": [1, 1]}, {"seeds": [-1]}, {"seeds": []}, {"n_instances": 0}):
+        with pytest.raises(InvalidParameterError):
+            resolve(suite, **bad)

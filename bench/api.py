@@ -91,7 +91,7 @@ def make_plan(suite: str | Path | None, *, out: str | Path | None, methods=None,
 
 def leaderboard(source: Any, format: str = "markdown") -> str:  # noqa: A002
     """Render records — a DataFrame from :func:`run`, a list of records, or run folders."""
-    from .leaderboard import leaderboard as render  # noqa: PLC0415
+    from .tables import leaderboard as render  # noqa: PLC0415
 
     return render(source, format)
 

@@ -127,7 +127,7 @@ def _seeds(text: str | None) -> list[int] | None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from .leaderboard import leaderboard  # noqa: PLC0415
+    from .tables import leaderboard  # noqa: PLC0415
 
     text = leaderboard(args.runs, args.format)
     if args.output:

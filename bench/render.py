@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 
-from .leaderboard import CellResult, TaskTable
+from .tables import CellResult, TaskTable
 
 FORMATS = ("markdown", "latex", "csv", "json")
 ARROW = {True: "↑", False: "↓"}

@@ -39,17 +39,18 @@ class RunResult:
 
 def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
              backend: str = "local", progress: bool = True, warmup: bool = True) -> RunResult:
-    """Execute ``plan`` into the run folder ``out``; returns all its records (old ones too on resume)."""
+    """Execute ``plan`` into the run folder ``out``; returns the latest record of every key in it
+    (earlier ones too on resume)."""
     device = check_device(device)
     context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
                          versions=versions(), retrain=retrain, warmup=warmup)
     store = RunStore.create(out, manifest(plan, context, backend), resume=resume)
-    done = store.keys() if resume else frozenset()
+    done = store.done_keys() if resume else frozenset()
     cells = [Cell(t, m, plan.metrics, seed, context) for t in plan.tasks for m in plan.methods for seed in plan.seeds]
     written = _execute(cells, done, store, get_backend(backend), progress=progress, title=plan.suite.name)
-    records = store.records()
-    from .leaderboard import leaderboard  # noqa: PLC0415 - pandas, only at the end
+    records = store.latest()
+    from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
     store.directory.joinpath(LEADERBOARD).write_text(leaderboard(records, "markdown") + "\n", encoding="utf-8")
     return RunResult(store.directory, records, written)

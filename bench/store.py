@@ -82,10 +82,17 @@ class RunStore:
             os.close(fd)
 
     def records(self) -> list[dict[str, Any]]:
+        """Every record, in the order written (a retried cell appears once per attempt)."""
         return list(read_records(self.records_path))
 
-    def keys(self) -> frozenset[str]:
-        return frozenset(r["key"] for r in self.records())
+    def latest(self) -> list[dict[str, Any]]:
+        """The last record of each key, in the order of those last records."""
+        return latest_per_key(self.records())
+
+    def done_keys(self) -> frozenset[str]:
+        """Keys a resumed run skips: those whose latest record is ``ok`` or ``skipped``. A failed cell
+        (``error``) is retried, since failures can be transient (memory) or fixed since."""
+        return frozenset(r["key"] for r in self.latest() if r["status"] != "error")
 
     def discard_torn_tail(self) -> None:
         """Truncate a last line that was not completely written (see module docstring)."""
@@ -117,6 +124,14 @@ def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ResultsError(f"{path}:{number} is not a JSON record ({exc}); the file is corrupted") from exc
+
+
+def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        latest.pop(record["key"], None)
+        latest[record["key"]] = record
+    return list(latest.values())
 
 
 def _intact_length(data: bytes) -> int:

@@ -313,8 +313,8 @@ def resolve(
     from .registries import methods as method_registry  # noqa: PLC0415 - imports the plugins
     from .registries import metrics as metric_registry  # noqa: PLC0415
 
-    method_refs = _select(suite.methods, methods, "method", method_registry)
-    metric_refs = _select(suite.metrics, metrics, "metric", metric_registry)
+    method_refs = _select(suite.methods, methods, method_registry)
+    metric_refs = _select(suite.metrics, metrics, metric_registry)
     method_entries = _unique_labels([MethodEntry(_label(r, None), _instantiate(suite, r, method_registry))
                                      for r in method_refs], suite, "method")
     metric_objs = [(r, _instantiate(suite, r, metric_registry)) for r in metric_refs]
@@ -342,9 +342,11 @@ def _label(ref: EntryRef, metric: "Metric | None") -> str:
 
 
 def _instantiate(suite: Suite, ref: EntryRef, registry):
+    """The entry's object; names and params the suite file gives are reported with their key."""
     from .method import instantiate  # noqa: PLC0415
 
-    cls = registry.get(ref.name) if not ref.where else _registry_get(suite, ref, registry)
+    # a name from the command line (no ``where``) keeps the registry's own UnknownNameError
+    cls = _get(registry, ref.name, suite, f"{ref.where}.name") if ref.where else registry.get(ref.name)
     try:
         return instantiate(cls, dict(ref.params))
     except InvalidParameterError as exc:
@@ -352,14 +354,7 @@ def _instantiate(suite: Suite, ref: EntryRef, registry):
         raise InvalidParameterError(f"{where}{exc}") from exc
 
 
-def _registry_get(suite: Suite, ref: EntryRef, registry):
-    try:
-        return registry.get(ref.name)
-    except UnknownNameError as exc:
-        raise SuiteError(f"{suite.source}: key '{ref.where}.name': {exc}") from exc
-
-
-def _select(refs: Sequence[EntryRef], wanted: Sequence[str] | None, kind: str, registry) -> list[EntryRef]:
+def _select(refs: Sequence[EntryRef], wanted: Sequence[str] | None, registry) -> list[EntryRef]:
     if not wanted:
         return list(refs)
     out: list[EntryRef] = []

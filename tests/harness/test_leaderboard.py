@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from xaibench.leaderboard import average_ranks, build_tables, leaderboard
+from xaibench.tables import average_ranks, build_tables, leaderboard
 from xaibench.stats import pooled
 
 TASK = "toyset/net/out"

@@ -77,9 +77,19 @@ def test_round_trip(tmp_path):
     assert back == [json.loads(dumps(r)) for r in written]
     assert back[0] == written[0]  # plain JSON types survive unchanged
     assert back[1]["values"] == [None, 1.0] and back[1]["value"] is None  # non-finite → null
-    assert store.keys() == {written[0]["key"], "k2"}
+    assert store.done_keys() == {written[0]["key"], "k2"}
     assert list(read_records(tmp_path / "run")) == back
     assert json.loads((tmp_path / "run" / "manifest.json").read_text()) == {"suite": {"name": "quick"}}
+
+
+def test_failed_cells_are_retried_and_the_latest_record_counts(tmp_path):
+    store = RunStore.create(tmp_path, {}, resume=False)
+    store.append(record(key="a", status="error", value=None))
+    store.append(record(key="b"))
+    assert store.done_keys() == {"b"}  # a resumed run retries "a"
+    store.append(record(key="a", value=0.5))
+    assert [(r["key"], r["status"]) for r in store.latest()] == [("b", "ok"), ("a", "ok")]
+    assert store.done_keys() == {"a", "b"} and len(store.records()) == 3
 
 
 def test_existing_records_need_resume(tmp_path):

@@ -1,4 +1,6 @@
-"""Leaderboard: per task, methods × metrics with values, intervals and ranks.
+"""Leaderboard tables: per task, methods × metrics with values, intervals and ranks.
+
+Computed here, rendered by :mod:`xaibench.render`; ``xaibench.leaderboard(...)`` does both.
 
 Rules (stated again under every rendered table):
 
@@ -15,7 +17,8 @@ Rules (stated again under every rendered table):
   scope: averaging the remaining columns would flatter it. A metric that applies to no method of
   a task (ground-truth metrics on real data) is dropped from that task's table and named below.
 * Rows are sorted by mean rank (rows without one last), then by their order in the suite.
-* Records repeated across run folders (same key) count once: the last one read wins.
+* Of several records of one cell (task, method, metric, seed) — a failure and its retry, or
+  the same cell in two run folders — the last one read counts.
 """
 
 from __future__ import annotations
@@ -96,14 +99,18 @@ def build_tables(records: Iterable[Mapping[str, Any]]) -> list[TaskTable]:
 
 
 def _dedupe(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    latest: dict[str, Mapping[str, Any]] = {}
-    repeated = 0
+    """The last record read of each (task, method, metric, seed): a retried cell's new record
+    replaces its failure, and of two run folders holding the same cell the later one counts."""
+    latest: dict[tuple, Mapping[str, Any]] = {}
+    replaced = 0
     for record in records:
-        repeated += record["key"] in latest
-        latest.pop(record["key"], None)
-        latest[record["key"]] = record
-    if repeated:
-        log.info("%d records repeated across run folders were counted once", repeated)
+        cell = (record["task"], record["method"], record["metric"], record["seed"])
+        replaced += cell in latest
+        latest.pop(cell, None)
+        latest[cell] = record
+    if replaced:
+        log.info("%d records were replaced by later records of the same cell (a retry, or repeated run folders)",
+                 replaced)
     return list(latest.values())
 
 

@@ -49,7 +49,8 @@ def run(
         tasks: ``dataset[/model[/target]]`` patterns (``*`` allowed) selecting suite tasks.
         seeds, n_instances: override the suite's.
         device: ``"cpu"`` or ``"cuda"``.
-        resume: continue the run in ``out``: cells whose record key is present are not run again.
+        resume: continue the run in ``out``: cells whose record key is present are not run again,
+            except failed ones (``error`` records), which are retried.
             Without ``suite``, the run's own suite and selections (from its manifest) are used.
         retrain: re-derive model weights instead of loading shipped or cached ones.
     """

@@ -46,13 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seeds", help="comma-separated integer seeds (default: the suite's)")
     p_run.add_argument("--n-instances", type=int, help="explain the first N test rows (default: the suite's)")
     p_run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p_run.add_argument("--resume", action="store_true", help="continue the run in --out, skipping cells already recorded")
+    p_run.add_argument("--resume", action="store_true",
+                       help="continue the run in --out: skip recorded cells, retry failed ones")
     p_run.add_argument("--retrain", action="store_true", help="re-derive model weights instead of loading them")
     p_run.add_argument("--backend", default="local", help="where cells run (default: local, in-process)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
 
     p_lb = sub.add_parser("leaderboard", help="render the leaderboard of one or more run folders",
-                          description="Render the leaderboard of run folders (records repeated across them count once).")
+                          description="Render the leaderboard of run folders "
+                                      "(a cell recorded more than once counts once: the last record read).")
     p_lb.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) made by `xaibench run`")
     p_lb.add_argument("--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
     p_lb.add_argument("--output", help="write to this file instead of stdout")
@@ -123,7 +125,8 @@ def _seeds(text: str | None) -> list[int] | None:
     try:
         return [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise InvalidParameterError(f"--seeds {text!r}: expected comma-separated integers, e.g. --seeds 0,1,2") from None
+        raise InvalidParameterError(f"--seeds {text!r}: expected comma-separated integers, "
+                                    "e.g. --seeds 0,1,2") from None
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

@@ -44,7 +44,8 @@ def _task_text(table: TaskTable, *, latex: bool) -> str:
     body = []
     for method in table.methods:
         row = [method] + [_cell_text(table.cell(method, c.label), pm, len(table.seeds)) for c in table.columns]
-        row += [_rank_text(table.mean_rank[method])] + [_rank_text(table.category_rank[cat][method]) for cat in categories]
+        row += [_rank_text(table.mean_rank[method])]
+        row += [_rank_text(table.category_rank[cat][method]) for cat in categories]
         body.append([esc(text) for text in row])
     grid = tabulate(body, headers=headers, tablefmt="latex_raw" if latex else "github", disable_numparse=True)
     heading, notes = _heading(table), _notes(table)

@@ -3,8 +3,9 @@
 Orchestration only: what a cell does is :mod:`xaibench.backends.cell`, where it runs is the
 backend's business, how records are stored is :mod:`xaibench.store`. The runner checks the
 device, writes the manifest, hands the backend the cells (task by task, then method, then seed)
-and the keys already present (``resume``), appends records as they arrive, shows a progress
-bar, logs skipped and failed cells, and writes ``leaderboard.md`` at the end.
+and the keys already done (``resume``: recorded ok or skipped; failed cells are retried), appends
+records as they arrive, shows a progress bar, logs skipped and failed cells, and writes
+``leaderboard.md`` at the end.
 """
 
 from __future__ import annotations

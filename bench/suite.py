@@ -132,12 +132,14 @@ def load_suite(name_or_path: str | Path) -> Suite:
     path = Path(text_form)
     if path.suffix == ".toml" or path.exists() or any(sep in text_form for sep in ("/", "\\")):
         if not path.is_file():
-            raise SuiteError(f"suite file {text_form} does not exist; give a path to a .toml file or a built-in suite name")
+            raise SuiteError(f"suite file {text_form} does not exist; "
+                             "give a path to a .toml file or a built-in suite name")
         return parse_suite(path.read_text(encoding="utf-8"), source=str(path), default_name=path.stem)
     known = builtin_suites()
     if text_form not in known:
         raise UnknownNameError("suite", text_form, difflib.get_close_matches(text_form, list(known), n=3), list(known))
-    return parse_suite(known[text_form].read_text(encoding="utf-8"), source=str(known[text_form]), default_name=text_form)
+    path = known[text_form]
+    return parse_suite(path.read_text(encoding="utf-8"), source=str(path), default_name=text_form)
 
 
 def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suite") -> Suite:
@@ -323,7 +325,8 @@ def resolve(
     if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)
                               or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in seeds)):
         raise InvalidParameterError(f"seeds {list(seeds)}: expected distinct integers >= 0, e.g. --seeds 0,1,2")
-    if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, int) or n_instances < 1):
+    if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, int)
+                                    or n_instances < 1):
         raise InvalidParameterError(f"n_instances {n_instances!r}: expected an integer >= 1")
     return Plan(
         suite=suite,
@@ -399,7 +402,8 @@ def _expand_tasks(suite: Suite) -> list[TaskRef]:
         found = [TaskRef(d, m, t) for d in group.datasets for m in group.models for t in group.targets
                  if kinds[d] in specs[m].kinds and t in specs[m].targets]
         for d, m in ((d, m) for d in group.datasets for m in group.models if kinds[d] not in specs[m].kinds):
-            log.info("%s: %s: model %s does not apply to %s dataset %s; left out", suite.source, group.where, m, kinds[d], d)
+            log.info("%s: %s: model %s does not apply to %s dataset %s; left out",
+                     suite.source, group.where, m, kinds[d], d)
         if not found:
             raise SuiteError(f"{suite.source}: key '{group.where}': no (dataset, model, target) combination applies "
                              f"(dataset kinds {sorted(set(kinds.values()))}; check the models' kinds and targets "

@@ -116,7 +116,8 @@ def _dedupe(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 def _task_table(task: str, rows: list[Mapping[str, Any]]) -> TaskTable:
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    columns = list({r["metric"]: Column(r["metric"], r["category"], bool(r["higher_is_better"])) for r in rows}.values())
+    columns = list({r["metric"]: Column(r["metric"], r["category"], bool(r["higher_is_better"]))
+                    for r in rows}.values())
     columns.sort(key=lambda c: not c.is_quality)  # quality first, cost last; stable otherwise
     grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for r in rows:

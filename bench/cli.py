@@ -71,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XaiBenchError as exc:
         print(f"xaibench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `xaibench list | head`: the reader left; say nothing more
+        import os  # noqa: PLC0415
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         hint = f" Resume with: xaibench run --resume --out {args.out}" if getattr(args, "out", None) else ""
         print(f"\nxaibench: interrupted; records written so far are kept.{hint}", file=sys.stderr)
@@ -173,8 +178,8 @@ def _row(kind: str, name: str, entry) -> tuple[str, ...]:
     if kind == "datasets":
         return name, entry.kind, describe
     if kind == "models":
-        targets = ", ".join(f"{t} ({d})" if d else t for t, d in entry.targets.items())
-        return name, "/".join(sorted(entry.kinds)), f"{describe}  targets: {targets}"
+        targets = "\n".join(f"  target {t}: {d}" if d else f"  target {t}" for t, d in entry.targets.items())
+        return name, "/".join(sorted(entry.kinds)), f"{describe}\n{targets}"
     if kind == "methods":
         return name, entry.family + (", stochastic" if entry.stochastic else ""), describe
     arrow = "↑" if entry.higher_is_better else "↓"

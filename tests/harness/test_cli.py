@@ -45,7 +45,7 @@ def test_list(capsys, registered_toys):
     assert re.search(r"toy_gt_error +ground_truth ↓ +test-only", out)
     assert re.search(r"explanations_per_second +cost ↑ +instances explained per second", out)
     code, out, _ = cli(capsys, "list", "models")
-    assert "toy_linear_model" in out and "targets: value (w·x), broken" in out
+    assert "toy_linear_model" in out and "target value: w·x" in out and "target broken: a target that" in out
     code, out, _ = cli(capsys, "list")
     assert code == 0 and all(f"{kind}:" in out for kind in ("datasets", "models", "methods", "metrics", "suites"))
 

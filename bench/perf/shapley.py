@@ -1,6 +1,6 @@
 """Speed of ``kernel_shap`` against shap's KernelExplainer, captum's KernelShap, and its floor.
 
-``python -m xaibench.perf.shapley [--device cpu|cuda]``. On the 30-feature MLP of
+``python -m xaibench.perf.shapley [--device cpu|cuda] [--threads N]``. On the 30-feature MLP of
 :func:`xaibench.perf.gradients.benchmark_task` (the zoo's breast_cancer ``mlp``/``logit``, else a
 fixed random 30-64-64-2 MLP), 50 instances × 2,048 coalitions each, two tables:
 
@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 steadies ratios on a busy machine")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for table in compare(args.device, repeats=args.repeats):
         print(table.table() + "\n", flush=True)
 

@@ -131,15 +131,17 @@ def shapley_kernel_design(n_players: int, n_samples: int, generator: torch.Gener
        drawn until ``n_samples`` coalitions are distinct; a pair drawn c times counts c times, and the
        sampled coalitions share the remaining kernel mass in proportion to their counts.
     Departure from shap: shap draws the middle size G/2 (G even) without its complement; we pair
-    it too (its complement has the same size, so the sampling distribution is unchanged).
-    The budget is capped at 2^G − 2 (every non-trivial coalition); the empty and the full
-    coalition are not part of the design (they enter the regression as its constraints).
+    it too (its complement has the same size, so the sampling distribution is unchanged; paired
+    sampling is the variance reduction of Covert & Lee, AISTATS 2021). An odd number of coalitions
+    left for sampling leaves one unused. The budget is capped at 2^G − 2 (every non-trivial
+    coalition); the empty and the full coalition are not part of the design (they enter the
+    regression as its constraints).
     """
     g = n_players
     empty = Design(torch.zeros(0, g, dtype=torch.bool), torch.zeros(0, dtype=torch.float64))
     if g < 2:
         return empty
-    budget = n_samples if g > 62 else min(n_samples, 2**g - 2)
+    budget = min(n_samples, 2**g - 2)  # Python integers: exact for any G
     pairs = _size_pairs(g)
     remaining = sum(mass for _, _, mass in pairs)
     parts, weights = [], []

@@ -182,7 +182,7 @@ _RELATIVE_DOC = """
     as in the paper (Quantus adds ε_min only where the change is exactly 0; identical otherwise).
 
     Defaults: ``n_samples = 10`` neighbours from U[−0.02, 0.02]^d (the L∞ ball of
-    ``max_sensitivity``, so the stability metrics share one neighbourhood), ``ε_min = 1e-6``.
+    ``max_sensitivity``; each metric draws its own neighbours from it), ``ε_min = 1e-6``.
     Quantus defaults to 200 samples of **one-sided** noise U[0.02, 0.2] (its ``lower_bound`` 0.02
     and ``upper_bound`` 0.2), which only ever brightens the input; we perturb symmetrically.
     Lower is better.

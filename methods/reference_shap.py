@@ -14,6 +14,7 @@ restores the caller's state. An instance's result is therefore independent of it
 from __future__ import annotations
 
 import contextlib
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,12 +59,14 @@ class _ReferenceShap(Method):
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)
+        if x.shape[0] == 0:
+            return torch.zeros_like(x)
         phi = torch.stack([self.explain_one(task, x[i : i + 1], seed) for i in range(x.shape[0])])
         return task.players.spread(phi.to(device=x.device, dtype=x.dtype))
 
+    @abstractmethod
     def explain_one(self, task: Task, x: Tensor, seed: int) -> Tensor:
         """``(G,)`` per-player values of the single instance ``x`` ``(1, *F)``."""
-        raise NotImplementedError
 
 
 @register_method

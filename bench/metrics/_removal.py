@@ -82,9 +82,9 @@ def check_strategy(task: "Task", strategy: str, who: str) -> None:
 class Removal:
     """What removed features become, for one task: ``removal(x, keep)`` → perturbed inputs.
 
-    ``keep`` is a feature mask, ``(K, *F)`` shared by every instance or ``(n, K, *F)``: 1 keeps a
-    feature, 0 removes it. Static strategies accept any value in [0, 1] (a partial move towards
-    the reference, as infidelity uses); ``"noisy_linear"`` needs a 0/1 mask.
+    ``keep`` is a feature mask, ``(K, *F)`` shared by every instance or ``(n, K, *F)``: 1 (True)
+    keeps a feature, 0 (False) removes it. Static strategies also accept values in [0, 1] (a
+    partial move towards the reference, as infidelity uses); ``"noisy_linear"`` needs 0/1.
     """
 
     def __init__(self, task: "Task", strategy: str = "task", *, blur_sigma: float = 0.1,
@@ -121,6 +121,8 @@ class Removal:
         if keep.dim() == x.dim():  # (K, *F) shared by every instance
             keep = keep.unsqueeze(0).expand(x.shape[0], *keep.shape)
         if self.static:
+            if keep.dtype == torch.bool:  # one pass: pick x or the reference
+                return torch.where(keep, x.unsqueeze(1), self.reference(x).unsqueeze(1))
             return mix(x, self.reference(x), keep)
         n, k = keep.shape[:2]
         noise = torch.randn(keep.shape[1:], generator=generator(self.seed, x.device), device=x.device, dtype=x.dtype)

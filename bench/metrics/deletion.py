@@ -96,12 +96,11 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
                       seed=draw_seed(seed, "removal_curve"), who="removal curve")
     counts = step_counts(players.n, n_steps, device=x.device)
     inner = counts[1:-1]
-    ones = torch.ones(1, players.n, device=x.device, dtype=x.dtype)
-    ends = torch.cat([ones, 0 * ones])  # keep everything (f(x)), keep nothing (f(x^(S)))
+    ends = torch.tensor([[True], [False]], device=x.device).expand(2, players.n)  # keep all (f(x)), none (f(x^(S)))
 
     def curves(xs: Tensor, ranks: Tensor, with_ends: bool) -> Tensor:
         first = ranks.unsqueeze(2) < inner.reshape(1, 1, -1, 1)  # (n, O, S-1, G): among the first c_t
-        keep = (first if insertion else ~first).flatten(1, 2).to(xs.dtype)
+        keep = (first if insertion else ~first).flatten(1, 2)
         if with_ends:
             keep = torch.cat([ends.expand(len(xs), 2, players.n), keep], 1)
         return removal(xs, players.expand(keep))

@@ -109,8 +109,8 @@ class FaithfulnessCorrelation(Metric):
         removal = Removal(task, self.baseline, blur_sigma=self.blur_sigma, road_noise=self.road_noise,
                           seed=draw_seed(seed, self.name + "/removal"), who=self.name)
         phi = players.total(attributions.abs() if self.absolute else attributions)  # (N, G)
-        keep = players.expand(torch.cat([torch.ones_like(subsets[:1]), 1 - subsets]))  # row 0: x itself
-        values = evaluate_chunked(task, x, keep.shape[0], lambda xs, _: removal(xs, keep.to(xs.dtype)))
+        keep = players.expand(torch.cat([torch.ones_like(subsets[:1]), subsets == 0]).bool())  # row 0: x itself
+        values = evaluate_chunked(task, x, keep.shape[0], lambda xs, _: removal(xs, keep))
         drops = values[:, :1] - values[:, 1:]  # f(x) − f(x_{S←b}), (N, R)
         sums = phi @ subsets.to(phi.dtype).T  # Σ_{g∈S} Φ_g, (N, R)
         return pearson(sums.to(torch.float64), drops.to(torch.float64)).to(x.dtype)

@@ -12,7 +12,7 @@
 
 each against its **floor**: the bare batched forward passes the metric needs (``N·(R+1)`` rows for
 the correlation, ``N·(S+1)`` for the deletion curve), in chunks of ``task.max_batch`` rows, timed
-in alternation with the metric (medians of 7 rounds) so that load drifts hit both alike. The
+in alternation with the metric and Quantus (medians of 5 rounds) so that load drifts hit all alike. The
 note column gives the largest relative difference from Quantus on identical subsets (Quantus'
 subset draw replaced by ours) and on the same curve.
 """
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from xaibench.perf.shapley import interleaved_medians
-from xaibench.perf.timing import Comparison, median_seconds
+from xaibench.perf.timing import Comparison
 from xaibench.task import Task
 
 N_INSTANCES = 100
@@ -161,7 +161,7 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
 
 
-def compare(device: str = "cpu", *, repeats: int = 7) -> list[Comparison]:
+def compare(device: str = "cpu", *, repeats: int = 5) -> list[Comparison]:
     from xaibench.metrics.deletion import removal_curves  # noqa: PLC0415
 
     task, module, what = benchmark_task(device)
@@ -174,13 +174,13 @@ def compare(device: str = "cpu", *, repeats: int = 7) -> list[Comparison]:
     subsets = ours.subsets(task, 0)
     with quantus_subsets(subsets.topk(SUBSET_SIZE, -1).indices.cpu().numpy(), n):
         agreement = _rel(ours.score(task, x, phi, subsets).cpu().double().numpy(), run_q())
-    times = interleaved_medians({"floor": floor_pass(task, x, NR_RUNS + 1),
-                                 "ours": lambda: ours(task, x, phi, None, seed=0)}, repeats=repeats, device=device)
+    times = interleaved_medians({"floor": floor_pass(task, x, NR_RUNS + 1), "ours": lambda: ours(task, x, phi, None, seed=0),
+                                 "quantus": run_q}, repeats=repeats, device=device)
     correlation = Comparison(f"faithfulness_correlation, {n} images 1x28x28, {NR_RUNS} runs of {SUBSET_SIZE} pixels "
                              f"({what}, {device})", f"{n * (NR_RUNS + 1)} forward rows", times["floor"])
     correlation.add("xaibench faithfulness_correlation", times["ours"],
                     f"max rel. diff to Quantus on the same subsets {agreement:.1e}")
-    correlation.add("Quantus FaithfulnessCorrelation", median_seconds(run_q, repeats=3, device=device), "own random subsets")
+    correlation.add("Quantus FaithfulnessCorrelation", times["quantus"], "own random subsets")
 
     ours = our_deletion(task)
     n_steps = ours.n_steps
@@ -188,12 +188,12 @@ def compare(device: str = "cpu", *, repeats: int = 7) -> list[Comparison]:
     oriented = phi * curves.sign.reshape(-1, 1, 1, 1)  # Quantus ranks by φ, we by sign(f(x) − f(x_S))·φ
     run_q = quantus_flipping_pass(module, task, x, oriented)
     agreement = _rel(curves.values[:, 0, 1:].cpu().double().numpy(), run_q())
-    times = interleaved_medians({"floor": floor_pass(task, x, n_steps + 1),
-                                 "ours": lambda: ours(task, x, phi, None, seed=0)}, repeats=repeats, device=device)
+    times = interleaved_medians({"floor": floor_pass(task, x, n_steps + 1), "ours": lambda: ours(task, x, phi, None, seed=0),
+                                 "quantus": run_q}, repeats=repeats, device=device)
     deletion = Comparison(f"deletion_auc vs PixelFlipping, {n} images 1x28x28, {n_steps} steps of {STEP_PIXELS} pixels "
                           f"({what}, {device})", f"{n * (n_steps + 1)} forward rows", times["floor"])
     deletion.add("xaibench deletion_auc", times["ours"], f"max rel. diff of the curve to Quantus {agreement:.1e}")
-    deletion.add("Quantus PixelFlipping", median_seconds(run_q, repeats=3, device=device), f"{n_steps} forward batches")
+    deletion.add("Quantus PixelFlipping", times["quantus"], f"{n_steps} forward batches of {n} rows")
     return [correlation, deletion]
 
 

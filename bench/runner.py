@@ -63,7 +63,7 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
 
     written = 0
     skipped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    failures: set[tuple[str, str, str]] = set()
+    failures: set[tuple[str, str]] = set()
     bar = tqdm(total=len(cells), desc=title, unit="cell", disable=not progress, dynamic_ncols=True)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -74,8 +74,8 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
         if record["status"] == "skipped":
             skipped.setdefault((record["task"], record["metric"]), []).append(record)
             log.debug("skipped %s: %s", where, record["error"])
-        elif record["status"] == "error" and (record["task"], record["method"], record["error"]) not in failures:
-            failures.add((record["task"], record["method"], record["error"]))  # once, not once per metric and seed
+        elif record["status"] == "error" and (record["task"], record["error"]) not in failures:
+            failures.add((record["task"], record["error"]))  # once per task and message, not per cell and metric
             log.warning("error in %s: %s: %s", where, record["error_type"], record["error"])
 
     def on_cell_done(cell: Cell) -> None:

@@ -38,6 +38,10 @@ class InvalidAttributionError(XaiBenchError, ValueError):
     """Attributions that cannot be scored: wrong shape, NaN or infinite values."""
 
 
+class DeviceError(XaiBenchError, ValueError):
+    """The requested device does not exist here (``--device cuda`` without a CUDA GPU)."""
+
+
 class NotApplicableError(XaiBenchError):
     """A method or metric cannot run on this task (the reason says why); the runner skips it."""
 

@@ -62,6 +62,11 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         self._origins[name] = origin
 
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (test fixtures that register temporary plugins clean up with this)."""
+        self._entries.pop(name, None)
+        self._origins.pop(name, None)
+
     # -- lookup ---------------------------------------------------------------------------
     def get(self, name: str) -> T:
         self._load()

@@ -19,7 +19,7 @@ import torch
 
 from .backends import get_backend
 from .backends.cell import Cell, RunContext
-from .errors import InvalidParameterError
+from .errors import DeviceError
 from .metrics.cost import device_name
 from .store import LEADERBOARD, RunStore, command_line, now, versions
 from .suite import Plan
@@ -99,13 +99,13 @@ def check_device(device: str) -> str:
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise InvalidParameterError(f"--device {device!r} is not a torch device; use cpu or cuda") from exc
+        raise DeviceError(f"--device {device!r} is not a torch device; use cpu or cuda") from exc
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidParameterError(f"--device {device}: no CUDA device is available here "
+        raise DeviceError(f"--device {device}: no CUDA device is available here "
                                     "(torch.cuda.is_available() is False); use --device cpu, "
                                     "or install a CUDA build of torch on a machine with a GPU")
     if parsed.type not in ("cpu", "cuda"):
-        raise InvalidParameterError(f"--device {device}: only cpu and cuda are supported")
+        raise DeviceError(f"--device {device}: only cpu and cuda are supported")
     return str(parsed)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import xaibench
-from xaibench.errors import InvalidParameterError
+from xaibench.errors import DeviceError
 from xaibench.records import TIMING_FIELDS
 from xaibench.runner import check_device, run_plan
 from xaibench.store import RECORDS, read_records
@@ -179,8 +179,8 @@ def test_a_task_that_fails_to_load_becomes_error_records_and_the_run_goes_on(tmp
 
 def test_devices_are_checked_before_any_work():
     assert check_device("cpu") == "cpu"
-    with pytest.raises(InvalidParameterError, match="not a torch device"):
+    with pytest.raises(DeviceError, match="not a torch device"):
         check_device("gpu0")
     if not torch.cuda.is_available():
-        with pytest.raises(InvalidParameterError, match="no CUDA device is available"):
+        with pytest.raises(DeviceError, match="no CUDA device is available"):
             check_device("cuda")

@@ -206,12 +206,11 @@ def register_all() -> None:
 
 
 def unregister_all() -> None:
-    """Remove the toys (the registry has no public removal; tests may reach inside)."""
+    """Remove the toys from the registries."""
     names = [(datasets, "toy_linear")] + [(methods, c.name) for c in METHODS] + [(metrics, c.name) for c in METRICS]
     names += [(models, c.name) for c in MODELS]
     for registry, name in names:
-        registry._entries.pop(name, None)
-        registry._origins.pop(name, None)
+        registry.remove(name)
 
 
 TOY_SUITE = """

@@ -14,9 +14,20 @@ Two kinds of draws, both keyed by the caller's ``seed``:
 from __future__ import annotations
 
 import math
+import zlib
 
 import torch
 from torch import Tensor
+
+
+def derived_seed(seed: int, name: str) -> int:
+    """A seed for the draws of component ``name`` (a metric), a function of ``seed`` and the name.
+
+    Methods draw from ``generator(seed)`` too; offsetting by a hash of the name keeps a metric's
+    perturbations independent of the randomness of the method it scores (the ``random`` control
+    must not meet its own numbers again).
+    """
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -30,6 +30,17 @@ TargetFn = Callable[[Tensor, Tensor], Tensor]
 
 KINDS = ("tabular", "image", "sequence", "latent")
 
+GPU_MAX_BATCH = 8192
+CPU_BATCH_BYTES = 1 << 20
+
+
+def default_max_batch(inputs: Tensor) -> int:
+    """Rows per forward pass for instances like ``inputs`` on their device (see ``Task.max_batch``)."""
+    if inputs.device.type != "cpu":
+        return GPU_MAX_BATCH
+    row_bytes = max(1, math.prod(inputs.shape[1:]) * inputs.element_size())
+    return max(1, min(GPU_MAX_BATCH, CPU_BATCH_BYTES * max(1, torch.get_num_threads()) // row_bytes))
+
 
 def no_selection(x: Tensor) -> Tensor:
     """Selector for targets that choose no output (reconstruction error, ELBO ...)."""
@@ -58,7 +69,11 @@ class Task:
         quality: the model's measured quality, e.g. ``{"test_accuracy": 0.97}``.
         feature_names: one name per feature (flattened order), when meaningful.
         meta: provenance (dataset version, weight hash, seed ...), copied into records.
-        max_batch: rows per forward pass when evaluating many perturbations.
+        max_batch: rows per forward pass when evaluating many perturbations; ``0`` (default)
+            chooses by device: :data:`GPU_MAX_BATCH` rows on accelerators, and on the CPU
+            cache-sized passes of :data:`CPU_BATCH_BYTES` of input per thread (at most
+            :data:`GPU_MAX_BATCH` rows). Measured for the zoo's MNIST CNN on one thread: 2,900 rows
+            take 0.33 s in passes of 128 rows and 0.89 s in one pass.
     """
 
     dataset: str
@@ -79,9 +94,11 @@ class Task:
     quality: Mapping[str, float] = field(default_factory=dict)
     feature_names: tuple[str, ...] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
-    max_batch: int = 8192
+    max_batch: int = 0
 
     def __post_init__(self) -> None:
+        if self.max_batch <= 0:
+            object.__setattr__(self, "max_batch", default_max_batch(self.inputs))
         if self.kind not in KINDS:
             raise ShapeError(f"task kind must be one of {KINDS}, got {self.kind!r}")
         shape = tuple(self.inputs.shape[1:])
@@ -143,7 +160,7 @@ class Task:
         move = {k: getattr(self, k).to(device) for k in ("inputs", "background", "baseline")}
         if self.groups is not None:
             move["groups"] = self.groups.to(device)
-        return dataclasses.replace(self, **move)
+        return dataclasses.replace(self, **move, max_batch=0)
 
 
 class BoundTarget:
@@ -166,6 +183,12 @@ class BoundTarget:
     @property
     def n(self) -> int:
         return self.x.shape[0]
+
+    def rows(self, index: slice | Tensor) -> "BoundTarget":
+        """The same target restricted to instances ``x[index]``, keeping their pinned selectors."""
+        sub = object.__new__(BoundTarget)
+        sub.task, sub.x, sub.selector = self.task, self.x[index], self.selector[index]
+        return sub
 
     def _flatten(self, z: Tensor) -> tuple[Tensor, Tensor, tuple[int, ...]]:
         nf = len(self.task.feature_shape)

@@ -1,6 +1,5 @@
 """Helpers shared by the stability, fidelity, ground-truth, sanity and complexity metrics.
 
-* :func:`metric_seed` — a seed for a metric's own draws, distinct from the method's stream.
 * :func:`input_noise` — shared noise ``(K, *F)`` (the same K draws for every instance: common
   random numbers, so an instance's value does not depend on its batch mates).
 * :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call,
@@ -14,12 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import zlib
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError
 from xaibench.rng import generator, instance_keys
 from xaibench.tensorstats import spearman
@@ -29,15 +26,6 @@ if TYPE_CHECKING:
     from xaibench.task import Task
 
 NOISES = ("uniform", "gaussian")
-
-
-def metric_seed(seed: int, name: str) -> int:
-    """A seed for the metric's draws: a function of the caller's seed and the metric's name.
-
-    Methods draw from ``generator(seed)`` too; offsetting by a hash of the name keeps the
-    perturbations of the metric independent of the randomness of the method it scores.
-    """
-    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def input_noise(x: Tensor, n: int, *, kind: str, scale: float, seed: int) -> Tensor:

@@ -10,29 +10,24 @@ A faithfulness metric perturbs the explained instances ``x`` ``(N, *F)`` into ``
   attribution (``Players.total``), ties broken by player index (stable), so rankings are
   deterministic.
 * :func:`evaluate_chunked` — builds and evaluates the perturbations a slice of instances at a
-  time, a forward pass of at most :func:`forward_rows` rows (``task.max_batch``, capped on the
-  CPU to cache-sized batches), so few perturbed rows exist in memory at once.
+  time (forward passes of ``task.max_batch`` rows), so few perturbed rows exist in memory at once.
 
 Randomness: metrics draw **shared** perturbations (the same K draws for every instance, from
 :func:`xaibench.rng.generator`), so an instance's value never depends on its batch mates, under
-a seed derived from the caller's seed and the metric's name (:func:`draw_seed`): a method that
+a seed derived from the caller's seed and the metric's name (:func:`xaibench.rng.derived_seed`): a method that
 draws from ``generator(seed)`` (the ``random`` control) must not see its own numbers again in
 the metric that scores it.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.players import mix
 from xaibench.rng import generator
@@ -61,11 +56,6 @@ IMAGE_ONLY = frozenset({"blur", "noisy_linear"})
 
 DEGENERATE_RTOL = 1e-5
 """``|f(x) − f(x_removed)| ≤ DEGENERATE_RTOL · max(1, |f(x)|, |f(x_removed)|)`` counts as no change."""
-
-
-def draw_seed(seed: int, name: str) -> int:
-    """Seed of a metric's own draws: a function of the caller's seed and the metric's name."""
-    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def check_strategy(task: "Task", strategy: str, who: str) -> None:
@@ -171,56 +161,22 @@ def step_counts(n_players: int, n_steps: int, device=None) -> Tensor:
     return torch.round(torch.arange(steps + 1, device=device, dtype=torch.float64) * n_players / steps).long()
 
 
-CPU_FORWARD_BYTES = 1 << 20
-"""On the CPU a forward pass gets at most 1 MiB of input rows per thread (see :func:`forward_rows`)."""
-
-
-def forward_rows(task: "Task") -> int:
-    """Rows per forward pass: ``task.max_batch``, capped on the CPU at :data:`CPU_FORWARD_BYTES` of inputs per thread.
-
-    Cache-sized batches are much faster on a CPU: for the zoo's MNIST CNN on one thread, 2,900 rows
-    take 0.33 s in passes of 128 rows, 0.36 s in passes of 256 and 0.89 s in one pass (measured).
-    1 MiB is 334 MNIST rows per thread; tabular rows of 30 float32 features keep the full
-    ``max_batch``, and so do GPUs.
-    """
-    if task.device.type != "cpu":
-        return task.max_batch
-    budget = CPU_FORWARD_BYTES * max(1, torch.get_num_threads())
-    return max(1, min(task.max_batch, budget // (task.n_features * task.inputs.element_size())))
-
-
 def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, slice], Tensor],
                      bound: "BoundTarget | None" = None) -> Tensor:
     """``(N, K)`` target values of the perturbations ``build(x[s], s)`` ``(n, K, *F)``, a slice at a time.
 
-    Slices hold ``max(1, rows // K)`` instances and forward passes ``rows`` perturbed rows, with
-    ``rows = forward_rows(task)``. The target is pinned at ``x`` once (``bound``, from
-    ``task.bind(x)`` when not given; pass it to reuse the selection across calls) and each slice
-    reuses its instances' selectors.
+    Slices hold ``max(1, task.max_batch // K)`` instances, so few perturbed rows exist in memory at
+    once. The target is pinned at ``x`` once (``bound``, from ``task.bind(x)`` when not given; pass
+    it to reuse the selection across calls) and each slice reuses its instances' selectors.
     """
-    rows = forward_rows(task)
-    sized = bound_rows(task.bind(x) if bound is None else bound, slice(None), max_batch=rows)
-    per_slice = max(1, rows // max(k, 1))
+    bound = task.bind(x) if bound is None else bound
+    per_slice = max(1, task.max_batch // max(k, 1))
     out = []
     with torch.no_grad():
         for lo in range(0, x.shape[0], per_slice):
             part = slice(lo, lo + per_slice)
-            out.append(bound_rows(sized, part)(build(x[part], part)))
+            out.append(bound.rows(part)(build(x[part], part)))
     return torch.cat(out) if out else x.new_zeros(0, k)
-
-
-def bound_rows(bound: "BoundTarget", rows: slice | Tensor, *, max_batch: int | None = None) -> "BoundTarget":
-    """``bound`` restricted to the instances ``rows`` (a slice or an index tensor), without selecting again.
-
-    ``max_batch`` overrides the rows per forward pass. Workaround until the core offers both
-    (``BoundTarget.rows(rows)``, ``bound(z, max_batch=...)``): a shallow copy with the chosen
-    instances, their selectors and, when asked, a copy of the task with another ``max_batch``.
-    """
-    sub = copy.copy(bound)
-    sub.x, sub.selector = bound.x[rows], bound.selector[rows]
-    if max_batch is not None and max_batch != bound.task.max_batch:
-        sub.task = dataclasses.replace(bound.task, max_batch=max_batch)
-    return sub
 
 
 def explained_change(start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:

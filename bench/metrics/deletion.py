@@ -30,12 +30,17 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.rng import derived_seed
 
 from ._removal import (
-    Removal, bound_rows, check_strategy, draw_seed, evaluate_chunked, explained_change, normalise_curve, player_ranks,
+    Removal,
+    check_strategy,
+    evaluate_chunked,
+    explained_change,
+    normalise_curve,
+    player_ranks,
     step_counts,
 )
 
@@ -93,7 +98,7 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
     check_attributions(x, attributions)
     players = task.players
     removal = Removal(task, baseline, blur_sigma=blur_sigma, road_noise=road_noise,
-                      seed=draw_seed(seed, "removal_curve"), who="removal curve")
+                      seed=derived_seed(seed, "removal_curve"), who="removal curve")
     counts = step_counts(players.n, n_steps, device=x.device)
     inner = counts[1:-1]
     ends = torch.tensor([[True], [False]], device=x.device).expand(2, players.n)  # keep all (f(x)), none (f(x^(S)))
@@ -117,7 +122,7 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
         if missing:
             extra_ranks = torch.stack([player_ranks(task, attributions[rows], descending=o != "morf") for o in missing], 1)
             extra = evaluate_chunked(task, x[rows], len(missing) * inner.numel(),
-                                     lambda xs, part: curves(xs, extra_ranks[part], False), bound_rows(bound, rows))
+                                     lambda xs, part: curves(xs, extra_ranks[part], False), bound.rows(rows))
             extra = extra.reshape(len(rows), len(missing), inner.numel())
         flipped = mid.clone()
         for j, o in enumerate(orders):

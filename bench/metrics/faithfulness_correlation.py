@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.rng import generator
+from xaibench.rng import derived_seed, generator
 from xaibench.tensorstats import pearson
 
-from ._removal import Removal, check_strategy, draw_seed, evaluate_chunked
+from ._removal import Removal, check_strategy, evaluate_chunked
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -96,7 +95,7 @@ class FaithfulnessCorrelation(Metric):
     def subsets(self, task: "Task", seed: int) -> Tensor:
         """The ``(R, G)`` 0/1 subsets this call draws (shared by every instance)."""
         n = task.players.n
-        return random_subsets(n, self.size(n), self.nr_runs, draw_seed(seed, self.name), task.device)
+        return random_subsets(n, self.size(n), self.nr_runs, derived_seed(seed, self.name), task.device)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
         check_attributions(x, attributions)
@@ -107,7 +106,7 @@ class FaithfulnessCorrelation(Metric):
         """The metric on given ``(R, G)`` subsets (the reference-agreement tests pass Quantus' draws)."""
         players = task.players
         removal = Removal(task, self.baseline, blur_sigma=self.blur_sigma, road_noise=self.road_noise,
-                          seed=draw_seed(seed, self.name + "/removal"), who=self.name)
+                          seed=derived_seed(seed, self.name + "/removal"), who=self.name)
         phi = players.total(attributions.abs() if self.absolute else attributions)  # (N, G)
         keep = players.expand(torch.cat([torch.ones_like(subsets[:1]), subsets == 0]).bool())  # row 0: x itself
         values = evaluate_chunked(task, x, keep.shape[0], lambda xs, _: removal(xs, keep))

@@ -15,14 +15,13 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.players import mix
-from xaibench.rng import generator
+from xaibench.rng import derived_seed, generator
 from xaibench.tensorstats import r_squared
 
-from ._perturb import metric_seed, player_scores
+from ._perturb import player_scores
 
 
 def _least_squares_line(s: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -68,7 +67,7 @@ class LocalFidelity(Metric):
     def __call__(self, task, x, attributions, method, *, seed=0):
         check_attributions(x, attributions)
         players = task.players
-        g = generator(metric_seed(seed, self.name), x.device)
+        g = generator(derived_seed(seed, self.name), x.device)
         coalitions = (torch.rand(self.n_coalitions, players.n, generator=g, device=x.device) < self.p).to(x.dtype)
         masks = players.expand(coalitions).unsqueeze(0)  # (1, n, *F)
         rows = max(1, task.max_batch // self.n_coalitions)  # instances per block: memory stays at max_batch inputs
@@ -132,7 +131,7 @@ class GlobalDistillation(Metric):
         samples = torch.cat([task.background, x])
         with torch.no_grad():
             y = task.bind(samples)(samples).double()
-        order = torch.randperm(len(samples), generator=generator(metric_seed(seed, self.name)))
+        order = torch.randperm(len(samples), generator=generator(derived_seed(seed, self.name)))
         n_train = min(max(2, round(self.train_fraction * len(samples))), len(samples) - 2)
         train, held = order[:n_train].to(x.device), order[n_train:].to(x.device)
         inputs = samples.reshape(len(samples), -1)[:, features].double().cpu().numpy()

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.rng import generator
+from xaibench.rng import derived_seed, generator
 
-from ._removal import Removal, check_strategy, draw_seed, evaluate_chunked
+from ._removal import Removal, check_strategy, evaluate_chunked
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -91,7 +90,7 @@ class Infidelity(Metric):
 
     def draws(self, task: "Task", seed: int) -> Tensor:
         """The ``(n_samples, G)`` player noise ``u`` this call uses (shared by every instance)."""
-        g = generator(draw_seed(seed, self.name), task.device)
+        g = generator(derived_seed(seed, self.name), task.device)
         return self.sigma * torch.randn(self.n_samples, task.players.n, generator=g, device=task.device, dtype=task.dtype)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:

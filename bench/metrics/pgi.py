@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.rng import generator
+from xaibench.rng import derived_seed, generator
 
-from ._removal import draw_seed, evaluate_chunked, player_ranks
+from ._removal import evaluate_chunked, player_ranks
 
 if TYPE_CHECKING:
     from xaibench.task import Task
@@ -51,7 +50,7 @@ class _PredictionGap(Metric):
 
     def noise(self, task: "Task", seed: int) -> Tensor:
         """The ``(n_samples, *F)`` Gaussian noise this call adds (shared by every instance)."""
-        g = generator(draw_seed(seed, "prediction_gap"), task.device)
+        g = generator(derived_seed(seed, "prediction_gap"), task.device)
         shape = (self.n_samples, *task.feature_shape)
         return self.sigma * torch.randn(shape, generator=g, device=task.device, dtype=task.dtype)
 

@@ -18,12 +18,12 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor
-
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.rng import derived_seed
 from xaibench.tensorstats import jaccard, topk_mask
 
-from ._perturb import NOISES, flat_norm, input_noise, metric_seed, player_scores, rank_similarity, reexplain, resolve_k
+from ._perturb import NOISES, flat_norm, input_noise, player_scores, rank_similarity, reexplain, resolve_k
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class _ReexplainedNeighbourhood(Metric):
     def _neighbourhood(self, task, x: Tensor, attributions: Tensor, method, seed: int) -> tuple[Tensor, Tensor, Tensor]:
         """``z`` ``(N, K, *F)`` perturbed inputs, ``φ(x)`` and ``φ(z)`` ``(N, K, *F)`` (detached)."""
         check_attributions(x, attributions)
-        noise = input_noise(x, self.n_samples, kind=self.noise, scale=self.scale, seed=metric_seed(seed, self.name))
+        noise = input_noise(x, self.n_samples, kind=self.noise, scale=self.scale, seed=derived_seed(seed, self.name))
         z = x.unsqueeze(1) + noise.unsqueeze(0)
         return z, attributions.detach(), reexplain(method, task, x, z, seed=seed).detach()
 

@@ -28,9 +28,9 @@ import time
 import numpy as np
 import torch
 from torch import Tensor
-
 from xaibench.perf.faithfulness import N_INSTANCES, benchmark_task
 from xaibench.perf.timing import Comparison, median_seconds, synchronize
+from xaibench.rng import derived_seed
 from xaibench.task import Task
 
 N_SAMPLES = 10
@@ -101,10 +101,9 @@ def interleaved_medians(fns, *, repeats: int = 7, device=None) -> list[float]:
 
 def compare(device: str = "cpu") -> list[Comparison]:
     import quantus  # noqa: PLC0415
-
     from xaibench.method import get_method  # noqa: PLC0415
     from xaibench.metric import get_metric  # noqa: PLC0415
-    from xaibench.metrics._perturb import input_noise, metric_seed  # noqa: PLC0415
+    from xaibench.metrics._perturb import input_noise  # noqa: PLC0415
 
     task, module, what = benchmark_task(device)
     x = task.inputs
@@ -114,7 +113,7 @@ def compare(device: str = "cpu") -> list[Comparison]:
     tables = []
     for name, (params, reference) in SETTINGS.items():
         ours = get_metric(name, n_samples=N_SAMPLES, **params)
-        noise = input_noise(x, N_SAMPLES, kind=ours.noise, scale=ours.scale, seed=metric_seed(0, name))
+        noise = input_noise(x, N_SAMPLES, kind=ours.noise, scale=ours.scale, seed=derived_seed(0, name))
         theirs = getattr(quantus, reference)(nr_samples=N_SAMPLES, perturb_func=quantus_noise(noise.cpu().numpy()),
                                              abs=False, normalise=False, disable_warnings=True)
         run_q = lambda theirs=theirs: np.asarray(theirs(  # noqa: E731

@@ -8,11 +8,11 @@ from typing import ClassVar
 
 import pytest
 import torch
-
 from xaibench.errors import InvalidParameterError
 from xaibench.method import Method
 from xaibench.metric import get_metric
-from xaibench.metrics._perturb import input_noise, metric_seed
+from xaibench.metrics._perturb import input_noise
+from xaibench.rng import derived_seed
 from xaibench.testing import linear_task, mlp_task, task_from_function
 
 SEED = 5
@@ -43,7 +43,7 @@ def run(name, task, method, x=None, **params):
 
 def drawn_noise(metric, x):
     """The metric's own K draws (white box: the hand computation needs the actual neighbours)."""
-    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=metric_seed(SEED, metric.name))
+    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=derived_seed(SEED, metric.name))
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-
 from xaibench.method import Method
 from xaibench.metric import get_metric
-from xaibench.metrics._perturb import input_noise, metric_seed
+from xaibench.metrics._perturb import input_noise
+from xaibench.rng import derived_seed
 from xaibench.task import Task
 
 pytestmark = pytest.mark.reference
@@ -68,7 +68,7 @@ def reference_gradient(model, inputs, targets, **_):
 
 
 def our_noise(metric, x):
-    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=metric_seed(SEED, metric.name))
+    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=derived_seed(SEED, metric.name))
 
 
 def quantus_perturbation(noise: np.ndarray):

@@ -190,12 +190,39 @@ def explained_change(start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:
     return delta, delta.abs() <= DEGENERATE_RTOL * scale
 
 
-def normalise_curve(curve: Tensor, start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:
-    """Scale ``(N, T)`` curves of ``f`` into ``(f − f(x_removed)) / (f(x) − f(x_removed))``.
+def output_spread(task: "Task", bound: "BoundTarget") -> Tensor:
+    """``(N,)`` standard deviation of ``f`` over the task's background, for each instance's pinned output.
 
-    A degenerate instance (see :func:`explained_change`) is left unnormalised,
-    ``f − f(x_removed)``, never NaN. Returns the curves and the ``(N,)`` degenerate mask.
+    The natural scale of the explained output: ``f(r, s_i)`` over background rows ``r`` with the
+    selector ``s_i`` chosen at instance ``i`` (evaluated once per distinct selector, so the value
+    of an instance does not depend on its batch mates). Population standard deviation (0 for a
+    single background row).
+    """
+    classes, inverse = bound.selector.unique(return_inverse=True)
+    background = task.background.to(bound.x.dtype)
+    m = background.shape[0]
+    rows = background.repeat(len(classes), *[1] * (background.dim() - 1))
+    selectors = classes.repeat_interleave(m)
+    step = task.max_batch
+    with torch.no_grad():
+        values = torch.cat([task.f(rows[i : i + step], selectors[i : i + step]) for i in range(0, len(rows), step)])
+    return values.reshape(len(classes), m).std(1, correction=0)[inverse]
+
+
+def normalise_curve(curve: Tensor, start: Tensor, end: Tensor, sign: Tensor, floor: Tensor) -> tuple[Tensor, Tensor]:
+    """Scale ``(N, T)`` curves of ``f`` into ``(f − f(x_removed)) / D`` with a floored denominator.
+
+    ``D = f(x) − f(x_removed)`` when ``|D| ≥ floor``; otherwise ``sign · floor`` (``sign`` the
+    curve's orientation, ±1). ``floor`` ``(N,)`` is ``min_change`` times the output's background
+    spread (:func:`output_spread`): an instance whose whole change is small next to the natural
+    variation of ``f`` would otherwise get unbounded normalised values and dominate every mean
+    across instances. When the floor is 0 too (``f`` constant on the background) and the change is
+    degenerate (:func:`explained_change`), the curve is left unnormalised, ``f − f(x_removed)``.
+    Never NaN. Returns the curves and the ``(N,)`` mask of floored or degenerate instances.
     """
     delta, degenerate = explained_change(start, end)
-    denom = torch.where(degenerate, torch.ones_like(delta), delta)
-    return (curve - end.unsqueeze(-1)) / denom.unsqueeze(-1), degenerate
+    floored = delta.abs() < floor
+    denom = torch.where(floored, sign * floor, delta)
+    unnormalised = degenerate & ~(floor > 0)
+    denom = torch.where(unnormalised, torch.ones_like(delta), denom)
+    return (curve - end.unsqueeze(-1)) / denom.unsqueeze(-1), floored | unnormalised

@@ -170,3 +170,22 @@ def test_curve_matches_quantus_pixel_flipping(cnn, baseline, quantus_baseline):
     ours = curves.values[:, 0, 1:].numpy()  # Quantus' curve starts after the first step
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
     # (Quantus' return_auc_per_sample calls np.trapz, which NumPy 2 removed: its AUC is not comparable here)
+
+
+def test_small_change_is_floored_by_the_background_spread():
+    """Δ = f(x) − f(b) = 0.01 next to a background spread σ = 1: the denominator is 0.1·σ, not 0.01.
+
+    w = (1, −1), x = (1, 0.99), b = 0, background f values ±1. Removing feature 0 first gives the
+    curve 0.01 → −0.99 → 0 over fractions 0, ½, 1.
+    """
+    w = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    x = torch.tensor([[1.0, 0.99]], dtype=torch.float64)
+    background = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    task = linear_task(w, x, background=background)
+    phi = task.ground_truth(x)
+    area = lambda y: 0.25 * (y[0] + y[1]) + 0.25 * (y[1] + y[2])  # noqa: E731
+    floored = get_metric("deletion_auc").evaluate(task, x, phi, None)
+    assert floored.values.item() == pytest.approx(area([0.1, -9.9, 0.0]))
+    assert floored.extras["degenerate_fraction"] == 1.0
+    plain = get_metric("deletion_auc", min_change=0.0)(task, x, phi, None)
+    assert plain.item() == pytest.approx(area([1.0, -99.0, 0.0]))

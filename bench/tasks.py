@@ -45,8 +45,9 @@ def load_task(
     if not spec.supports(ds):
         raise NotApplicableError(f"model {model!r} does not apply to {ds.kind} dataset {dataset!r}")
     if target not in spec.targets:
-        from .registry import _abbreviates  # noqa: PLC0415 - small helper, keeps messages consistent
         import difflib  # noqa: PLC0415
+
+        from .registry import _abbreviates  # noqa: PLC0415 - small helper, keeps messages consistent
 
         close = [t for t in spec.targets if _abbreviates(target, t.split("_"))]
         close += difflib.get_close_matches(target, list(spec.targets), n=2)

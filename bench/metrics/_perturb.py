@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
 from xaibench.errors import InvalidParameterError
 from xaibench.rng import generator, instance_keys
 from xaibench.tensorstats import spearman

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.players import mix
 from xaibench.rng import generator

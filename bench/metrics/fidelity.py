@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor
+
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.players import mix

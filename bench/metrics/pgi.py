@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor
+
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.rng import derived_seed, generator

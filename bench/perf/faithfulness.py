@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from xaibench.perf.shapley import interleaved_medians
-from xaibench.perf.timing import Comparison, median_seconds
+from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.task import Task
 
 N_INSTANCES = 100

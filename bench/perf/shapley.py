@@ -23,14 +23,13 @@ Rows of each table:
   timed (one forward call per perturbation would take over an hour).
 
 ``kernel_shap`` (and ``permutation_shap`` at the same budget) are timed in alternation with the
-floor (:func:`interleaved_medians`), so that load drifts on a shared machine hit both alike.
+floor (:func:`xaibench.perf.timing.interleaved_medians`), so that load drifts on a shared machine hit both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 from collections.abc import Callable
 
 import torch
@@ -39,7 +38,7 @@ from torch import Tensor
 from xaibench.method import get_method
 from xaibench.methods._coalitions import reference_rows, shapley_kernel_design
 from xaibench.perf.gradients import benchmark_task
-from xaibench.perf.timing import Comparison, median_seconds
+from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.rng import generator
 from xaibench.task import Task
 
@@ -67,21 +66,6 @@ def floor_pass(task: Task, x: Tensor, background: str, n_samples: int = N_SAMPLE
             return bound(points)
 
     return run
-
-
-def interleaved_medians(fns: dict[str, Callable[[], object]], *, repeats: int, device: str) -> dict[str, float]:
-    """Median seconds of each callable, timed in alternation (one call of each per round).
-
-    On a shared, noisy machine the load drifts; alternating the method with its floor exposes both
-    to the same drift, so their ratio is far steadier than with back-to-back blocks of repeats.
-    """
-    for fn in fns.values():  # warm-up
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            times[name].append(median_seconds(fn, repeats=1, warmup=0, device=device))
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def compare(device: str = "cpu", *, n_instances: int = N_INSTANCES, n_samples: int = N_SAMPLES,

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
-import time
 
 import numpy as np
 import torch
 from torch import Tensor
-from xaibench.perf.faithfulness import N_INSTANCES, benchmark_task
-from xaibench.perf.timing import Comparison, median_seconds, synchronize
+
+from xaibench.metrics._perturb import PinnedSelect
+from xaibench.perf.faithfulness import benchmark_task
+from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.rng import derived_seed
 from xaibench.task import Task
 
@@ -72,7 +72,7 @@ def floor_pass(task: Task, method, z: Tensor, *, decisions: bool):
     flat = z.reshape(-1, *z.shape[2:])
     with torch.no_grad():
         pinned = task.select(task.inputs).repeat_interleave(z.shape[1])
-    bare = dataclasses.replace(task, select=lambda rows: pinned)
+    bare = dataclasses.replace(task, select=PinnedSelect(task.select, flat, pinned))  # free for row slices
 
     def run():
         method.explain(bare, flat, seed=0)
@@ -83,24 +83,9 @@ def floor_pass(task: Task, method, z: Tensor, *, decisions: bool):
     return run
 
 
-def interleaved_medians(fns, *, repeats: int = 7, device=None) -> list[float]:
-    """Median seconds of each of ``fns``, timed in alternation (one warm-up each) so that a loaded
-    or drifting machine slows them alike and the ratios stay meaningful."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, record in zip(fns, times):
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            record.append(time.perf_counter() - start)
-    return [statistics.median(record) for record in times]
-
-
 def compare(device: str = "cpu") -> list[Comparison]:
     import quantus  # noqa: PLC0415
+
     from xaibench.method import get_method  # noqa: PLC0415
     from xaibench.metric import get_metric  # noqa: PLC0415
     from xaibench.metrics._perturb import input_noise  # noqa: PLC0415
@@ -124,7 +109,8 @@ def compare(device: str = "cpu") -> list[Comparison]:
         defined = np.isfinite(reference_values)  # Quantus' RIS is NaN where any neighbour changes the label
         agreement = float(np.max(np.abs(values[defined] - reference_values[defined]) / np.abs(reference_values[defined])))
         floor = floor_pass(task, method, x.unsqueeze(1) + noise, decisions=name == "ris")
-        floor_s, ours_s = interleaved_medians([floor, lambda ours=ours: ours(task, x, phi, method, seed=0)], device=device)
+        times = interleaved_medians({"floor": floor, "ours": lambda ours=ours: ours(task, x, phi, method, seed=0)}, device=device)
+        floor_s, ours_s = times["floor"], times["ours"]
         table = Comparison(
             f"{name} vs Quantus {reference}, {len(x)} images 1x28x28, K={N_SAMPLES}, saliency ({what}, {device})",
             f"{len(x) * N_SAMPLES} re-explanations" + (" + decisions" if name == "ris" else ""), floor_s,

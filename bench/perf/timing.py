@@ -33,6 +33,25 @@ def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 
     return statistics.median(times)
 
 
+def interleaved_medians(fns: dict[str, Callable[[], object]], *, repeats: int = 7, device=None) -> dict[str, float]:
+    """Median seconds of each callable, timed in alternation (one call of each per round, after one warm-up each).
+
+    On a shared, noisy machine the load drifts; alternating a method with its floor exposes both
+    to the same drift, so their ratio is far steadier than with back-to-back blocks of repeats.
+    """
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 @dataclass
 class Comparison:
     """Rows of (name, median seconds) against a floor, printed as a table with ratios."""

@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from xaibench.tables import average_ranks, build_tables, leaderboard
 from xaibench.stats import pooled
+from xaibench.tables import average_ranks, build_tables, leaderboard
 
 TASK = "toyset/net/out"
 COLUMNS = {  # metric -> (category, higher_is_better)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from xaibench.tables import build_tables
 from xaibench.registries import datasets, methods, metrics, models
 from xaibench.runner import run_plan
 from xaibench.suite import load_suite, resolve
+from xaibench.tables import build_tables
 
 QUICK = load_suite("quick")
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import pytest
 import torch
+
 from xaibench.errors import InvalidParameterError
 from xaibench.method import Method
 from xaibench.metric import get_metric

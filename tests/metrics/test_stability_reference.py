@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from xaibench.method import Method
 from xaibench.metric import get_metric
 from xaibench.metrics._perturb import input_noise

@@ -8,8 +8,14 @@ from __future__ import annotations
 import pytest
 
 from xaibench.perf.faithfulness import (
-    NR_RUNS, benchmark_attributions, benchmark_task, best_floor, our_correlation, our_deletion,
-    quantus_correlation_pass, quantus_flipping_pass,
+    NR_RUNS,
+    benchmark_attributions,
+    benchmark_task,
+    best_floor,
+    our_correlation,
+    our_deletion,
+    quantus_correlation_pass,
+    quantus_flipping_pass,
 )
 
 

@@ -5,6 +5,7 @@ ratios and agreement is ``python -m xaibench.perf.stability``."""
 from __future__ import annotations
 
 import pytest
+
 from xaibench.method import get_method
 from xaibench.metric import get_metric
 from xaibench.metrics._perturb import input_noise

@@ -8,13 +8,14 @@ and crop, so any image size works (8×8 digits, 28×28 MNIST, ...).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
 Activation = Callable[[], nn.Module]
+Norm = Callable[[int], nn.Module]  # channels -> normalisation layer
 
 
 @contextmanager
@@ -46,12 +47,16 @@ def _halved(size: int, times: int) -> int:
 
 
 def conv_encoder(shape: Sequence[int], channels: Sequence[int], out_dim: int,
-                 activation: Activation = nn.ReLU) -> nn.Sequential:
-    """``(B, C, H, W) → (B, out_dim)``: stride-2 convolutions (each followed by ``activation``), then a linear map."""
+                 activation: Activation = nn.ReLU, norm: Norm | None = None) -> nn.Sequential:
+    """``(B, C, H, W) → (B, out_dim)``: stride-2 convolutions, each followed by ``norm`` (except the
+    first, as in DCGAN) and ``activation``, then a linear map."""
     c, h, w = shape
     layers: list[nn.Module] = []
-    for c_in, c_out in zip((c, *channels[:-1]), channels):
-        layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), activation()]
+    for i, (c_in, c_out) in enumerate(zip((c, *channels[:-1]), channels)):
+        layers.append(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1))
+        if norm is not None and i:
+            layers.append(norm(c_out))
+        layers.append(activation())
     n = len(channels)
     layers += [nn.Flatten(), nn.Linear(channels[-1] * _halved(h, n) * _halved(w, n), out_dim)]
     return nn.Sequential(*layers)
@@ -69,17 +74,18 @@ class Crop(nn.Module):
 
 
 def conv_decoder(in_dim: int, shape: Sequence[int], channels: Sequence[int],
-                 activation: Activation = nn.ReLU) -> nn.Sequential:
+                 activation: Activation = nn.ReLU, norm: Norm | None = None) -> nn.Sequential:
     """``(B, in_dim) → (B, C, H, W)``: a linear map to ``channels[0]`` maps of size ``⌈H/2ⁿ⌉ × ⌈W/2ⁿ⌉``,
-    stride-2 transposed convolutions through ``channels`` down to ``C``, crop (no output activation)."""
+    stride-2 transposed convolutions through ``channels`` down to ``C``, crop (no output activation).
+    Every hidden map is followed by ``norm`` (if given) and ``activation``."""
     c, h, w = shape
     n = len(channels)
     h0, w0 = math.ceil(h / 2**n), math.ceil(w / 2**n)
-    layers: list[nn.Module] = [nn.Linear(in_dim, channels[0] * h0 * w0), activation(), nn.Unflatten(1, (channels[0], h0, w0))]
-    for i, (c_in, c_out) in enumerate(zip(channels, (*channels[1:], c))):
-        if i:
-            layers.append(activation())
-        layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
+    layers: list[nn.Module] = [nn.Linear(in_dim, channels[0] * h0 * w0), nn.Unflatten(1, (channels[0], h0, w0))]
+    for c_in, c_out in zip(channels, (*channels[1:], c)):
+        if norm is not None:
+            layers.append(norm(c_in))
+        layers += [activation(), nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
     if (h0 * 2**n, w0 * 2**n) != (h, w):
         layers.append(Crop(h, w))
     return nn.Sequential(*layers)
@@ -111,3 +117,26 @@ def frozen(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module
+
+
+@torch.no_grad()
+def reestimate_batchnorm(module: nn.Module, batches: Iterable[Tensor], forward: Callable[[Tensor], Tensor]) -> None:
+    """Replace the running statistics of every batch-norm layer of ``module`` by their exact average
+    over ``forward(batch)`` calls (train-mode statistics, cumulative average), then switch to eval.
+
+    Training leaves exponential moving averages of recent batches; re-estimating them on fixed data
+    makes the evaluation-mode network a well-defined function of that data (and of no training noise).
+    """
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    module.train()
+    for batch in batches:
+        forward(batch)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    module.eval()

@@ -15,16 +15,24 @@ Targets:
 Latent size 12 (images and tabular data), small enough for ``exact_shapley`` (at most 14
 players) on the generator target, large enough for every digit class (quality below).
 
-Architectures: images — ``G``: linear ``12 → 64·⌈H/4⌉·⌈W/4⌉``, ReLU, 4×4 stride-2 transposed
-convolutions 64 → 32 → C with ReLU between, output mapped into the training data's range
-``[lo, hi]`` by ``lo + (hi − lo)·sigmoid``; ``D``: 4×4 stride-2 convolutions C → 32 → 64 with
-LeakyReLU(0.2), linear to 1. No batch normalisation, so ``G`` and ``D`` are the same functions in
-training and evaluation. Tabular — ``G``: ``12 → 64 → 64 → d`` (ReLU, linear output: the
-features are standardised), ``D``: ``d → 64 → 64 → 1`` (LeakyReLU(0.2)).
+Architectures: images (DCGAN) — ``G``: linear ``12 → 64·⌈H/4⌉·⌈W/4⌉``, then [batch norm, ReLU,
+4×4 stride-2 transposed convolution] twice (64 → 32 → C), output mapped into the training data's
+range ``[lo, hi]`` by ``lo + (hi − lo)·sigmoid``; ``D``: 4×4 stride-2 convolutions C → 16 → 32
+(batch norm after the second), LeakyReLU(0.2), linear to 1. Tabular — ``G``: ``12 → 64 → 64 → d``
+(ReLU, linear output: the features are standardised), ``D``: ``d → 64 → 64 → 1``
+(LeakyReLU(0.2)), no normalisation.
 
 Recipe: the non-saturating GAN loss (Goodfellow et al. 2014), Adam (lr 2e-4, β = (0.5, 0.999))
-for both players, one ``D`` step then one ``G`` step per iteration, 64 real rows per step in a
-seeded order, latent codes from the same seeded generator.
+for both players, one ``D`` step then one ``G`` step per iteration, 32 real rows per step
+(images: 2,500 steps; tabular: 3,000 steps of 64) in a seeded order, latent codes from the same
+seeded generator. Batch-norm statistics are then **re-estimated** (exact averages instead of
+the training's moving averages): ``G``'s on 100 batches of 256 prior codes, ``D``'s on the
+training images, so that the evaluation-mode discriminator normalises as it did for real
+batches in training (the ``discriminator`` target is explained on real data). Why batch norm and
+this size: on mnist_5k, without it (or with a weaker discriminator) samples plateau near a mean
+top-class probability of 0.77-0.79 under the fixed classifier; with it they pass 0.8 within the
+90-second CPU budget (measured in ``_ship.py``). The smaller discriminator (16/32 channels) costs
+half as much per step as 32/64 for the same sample quality.
 
 Quality (:func:`._quality.sample_quality`): 1,000 samples ``G(z)``, ``z`` from the prior with
 seed 1, judged by the fixed classifier: ``class_coverage``, ``mean_top_prob``, ``class_entropy``.
@@ -44,7 +52,7 @@ from xaibench.dataset import Dataset
 from xaibench.model import TargetSpec, register_model
 from xaibench.weights import load_model
 
-from ._nets import Bounded, conv_decoder, conv_encoder, frozen, mlp, module_device
+from ._nets import Bounded, conv_decoder, conv_encoder, frozen, mlp, module_device, reestimate_batchnorm
 from ._quality import sample_quality
 from ._spec import ZooModel
 from ._targets import log_odds
@@ -99,13 +107,15 @@ class GAN(ZooModel):
         "discriminator": "realness logit D(x) on data space; decision: D(x) > 0",
         "generator": "latent space: log-odds of class c under the fixed zoo classifier on G(z), c predicted at z",
     }
-    channels = (32, 64)
+    generator_channels = (64, 32)
+    discriminator_channels = (16, 32)
     hidden = 64
     schedules: ClassVar[dict[str, Schedule]] = {
         "tabular": Schedule(steps=3000, batch_size=64, lr=2e-4),
-        "image": Schedule(steps=1500, batch_size=64, lr=2e-4),
+        "image": Schedule(steps=2500, batch_size=32, lr=2e-4),
     }
     betas = (0.5, 0.999)
+    reestimation_batches, reestimation_batch_size = 100, 256
 
     def supports(self, dataset: Dataset) -> bool:
         return dataset.kind in self.kinds and dataset.n_classes >= 2  # the generator target needs a classifier
@@ -116,8 +126,9 @@ class GAN(ZooModel):
         if dataset.kind == "image":
             shape = dataset.feature_shape
             x = dataset.x_train
-            generator = nn.Sequential(conv_decoder(k, shape, tuple(reversed(self.channels))), Bounded(x.min(), x.max()))
-            discriminator = conv_encoder(shape, self.channels, 1, activation=leaky)
+            generator = nn.Sequential(conv_decoder(k, shape, self.generator_channels, norm=nn.BatchNorm2d),
+                                      Bounded(x.min(), x.max()))
+            discriminator = conv_encoder(shape, self.discriminator_channels, 1, activation=leaky, norm=nn.BatchNorm2d)
         else:
             d = dataset.feature_shape[0]
             generator = mlp([k, self.hidden, self.hidden, d])
@@ -142,6 +153,10 @@ class GAN(ZooModel):
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+        size = self.reestimation_batch_size
+        codes = (torch.randn(size, net.latent_size, generator=generator) for _ in range(self.reestimation_batches))
+        reestimate_batchnorm(net.generator, codes, net.generator)
+        reestimate_batchnorm(net.discriminator, x.split(size), net.discriminator)
         return net.eval()
 
     def quality(self, module: nn.Module, dataset: Dataset) -> dict[str, float]:

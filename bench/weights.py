@@ -131,3 +131,13 @@ def ship(spec: ModelSpec, dataset: Dataset, module: nn.Module, *, seed: int, qua
     }
     _atomic_write(spec.weights_dir / "manifest.json", (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return manifest[key]["sha256"]
+
+
+def record_quality(spec: ModelSpec, dataset: Dataset, *, seed: int, quality: dict[str, float]) -> None:
+    """Replace the quality recorded for already shipped weights (after a quality measure changed)."""
+    key = weights_key(spec, dataset, seed)
+    manifest = _manifest(spec)
+    if key not in manifest:
+        raise ModelError(f"no shipped weights {key} in {spec.weights_dir}; ship them first")
+    manifest[key]["quality"] = quality
+    _atomic_write(spec.weights_dir / "manifest.json", (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())

@@ -23,6 +23,14 @@ def auroc(scores: Tensor, positive: Tensor) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def shuffle_features(x: Tensor, generator: torch.Generator) -> Tensor:
+    """``x`` with every feature (pixel, column) permuted independently across the rows: same
+    marginals, no dependence between features — synthetic anomalies for ``anomaly_auroc``."""
+    flat = x.flatten(1)
+    order = torch.rand(flat.shape, generator=generator).argsort(0).to(x.device)
+    return flat.gather(0, order).view_as(x)
+
+
 def sample_quality(probabilities: Tensor) -> dict[str, float]:
     """Generated samples judged by a fixed classifier's ``(S, K)`` class probabilities.
 

@@ -6,7 +6,8 @@ one seeded permutation per epoch (``torch.randperm`` on a CPU generator seeded w
 seed); noise drawn during training (VAE reparameterisation, GAN latents) comes from the same
 generator, so training is a function of (data, seed) alone. Bit-exact reproduction additionally
 needs the same torch build and thread count (float reductions); retraining reproduces the
-quality within a small tolerance on any machine.
+quality within a small tolerance on any machine. Training runs on one CPU thread
+(:func:`._nets.one_thread`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ._nets import seeded
+from ._nets import one_thread, seeded
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def train(module: nn.Module, loss: Callable[[Tensor, torch.Generator], Tensor], 
     module.train()
     optimiser = torch.optim.AdamW(module.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
     generator = torch.Generator().manual_seed(int(seed))
-    with seeded(seed):
+    with seeded(seed), one_thread():
         for idx in batches(n, schedule, generator):
             optimiser.zero_grad(set_to_none=True)
             loss(idx, generator).backward()

@@ -52,7 +52,7 @@ from xaibench.dataset import Dataset
 from xaibench.model import TargetSpec, register_model
 from xaibench.weights import load_model
 
-from ._nets import Bounded, conv_decoder, conv_encoder, frozen, mlp, module_device, reestimate_batchnorm
+from ._nets import Bounded, conv_decoder, conv_encoder, frozen, mlp, module_device, one_thread, reestimate_batchnorm
 from ._quality import sample_quality
 from ._spec import ZooModel
 from ._targets import log_odds
@@ -136,6 +136,10 @@ class GAN(ZooModel):
         return GANNet(generator, discriminator, k)
 
     def fit(self, dataset: Dataset, seed: int = 0) -> nn.Module:
+        with one_thread():
+            return self._fit(dataset, seed)
+
+    def _fit(self, dataset: Dataset, seed: int) -> nn.Module:
         net = self.build(dataset, seed)
         schedule = self.schedules[dataset.kind]
         x = dataset.x_train

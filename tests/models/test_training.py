@@ -46,3 +46,27 @@ def test_fit_is_deterministic_in_the_seed(monkeypatch, dataset, model):
     c = spec.fit(ds, seed=1).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point())
+
+
+def test_batchnorm_statistics_are_reestimated_exactly():
+    from xaibench.models._nets import reestimate_batchnorm
+
+    layer = torch.nn.BatchNorm1d(3)
+    data = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0)) * 2 + 5
+    reestimate_batchnorm(layer, data.split(100), layer)
+    torch.testing.assert_close(layer.running_mean, data.mean(0))
+    torch.testing.assert_close(layer.running_var, data.var(0), rtol=2e-3, atol=1e-4)  # per-batch unbiased, averaged
+    assert not layer.training and layer.momentum == 0.1
+
+
+def test_shuffled_features_keep_each_column_and_break_the_rows():
+    from xaibench.models._quality import shuffle_features
+
+    x = torch.arange(40.0).view(10, 2, 2)
+    shuffled = shuffle_features(x, torch.Generator().manual_seed(0))
+    flat, original = shuffled.flatten(1), x.flatten(1)
+    for j in range(4):  # every feature keeps its values (its marginal), only their rows move
+        assert sorted(flat[:, j].tolist()) == sorted(original[:, j].tolist())
+    assert not torch.equal(shuffled, x)
+    rows = {tuple(r) for r in original.tolist()}
+    assert sum(tuple(r) in rows for r in flat.tolist()) < 10  # most rows are new combinations

@@ -43,14 +43,14 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .api import leaderboard, run
-    from .dataset import Dataset, Oracle, load_dataset, register_dataset
-    from .method import Method, get_method, register_method
-    from .metric import Metric, MetricOutput, get_metric, register_metric
-    from .model import ModelSpec, TargetSpec, register_model
-    from .task import BoundTarget, Task
-    from .tasks import load_task
+if TYPE_CHECKING:  # pragma: no cover  (re-exports for type checkers; resolved lazily below)
+    from .api import leaderboard, run  # noqa: F401
+    from .dataset import Dataset, Oracle, load_dataset, register_dataset  # noqa: F401
+    from .method import Method, get_method, register_method  # noqa: F401
+    from .metric import Metric, MetricOutput, get_metric, register_metric  # noqa: F401
+    from .model import ModelSpec, TargetSpec, register_model  # noqa: F401
+    from .task import BoundTarget, Task  # noqa: F401
+    from .tasks import load_task  # noqa: F401
 
 
 def __getattr__(name: str):

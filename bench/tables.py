@@ -24,6 +24,7 @@ Rules (stated again under every rendered table):
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,7 @@ def _quality(rows: list[Mapping[str, Any]]) -> dict[str, float]:
 
 
 def _none_if_nan(value: Any) -> Any:
-    return None if isinstance(value, float) and value != value else value
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _device(record: Mapping[str, Any]) -> str:

@@ -31,15 +31,21 @@ TargetFn = Callable[[Tensor, Tensor], Tensor]
 KINDS = ("tabular", "image", "sequence", "latent")
 
 GPU_MAX_BATCH = 8192
-CPU_BATCH_BYTES = 1 << 20
+CPU_BATCH_BYTES = {"image": 1 << 18, "other": 1 << 20}
+"""Input bytes per CPU thread in one forward pass. Images get less: a convolution's activations are
+many times its input, and passes that outgrow the cache slow down (zoo MNIST CNN, 2 threads:
+deletion_auc over 100 images took 185 ms in passes of 256 rows, 275 ms in passes of 668). Other
+inputs get more: an MLP's per-pass overhead dominates (integrated_gradients on the breast_cancer
+MLP, 5,000 points: 1.0x its floor in one pass, 1.13-1.24x in passes of 4,369 rows)."""
 
 
-def default_max_batch(inputs: Tensor) -> int:
-    """Rows per forward pass for instances like ``inputs`` on their device (see ``Task.max_batch``)."""
+def default_max_batch(inputs: Tensor, kind: str = "tabular") -> int:
+    """Rows per forward pass for instances like ``inputs`` of ``kind`` on their device (see ``Task.max_batch``)."""
     if inputs.device.type != "cpu":
         return GPU_MAX_BATCH
     row_bytes = max(1, math.prod(inputs.shape[1:]) * inputs.element_size())
-    return max(1, min(GPU_MAX_BATCH, CPU_BATCH_BYTES * max(1, torch.get_num_threads()) // row_bytes))
+    budget = CPU_BATCH_BYTES["image" if kind == "image" else "other"] * max(1, torch.get_num_threads())
+    return max(1, min(GPU_MAX_BATCH, budget // row_bytes))
 
 
 def no_selection(x: Tensor) -> Tensor:
@@ -72,8 +78,7 @@ class Task:
         max_batch: rows per forward pass when evaluating many perturbations; ``0`` (default)
             chooses by device: :data:`GPU_MAX_BATCH` rows on accelerators, and on the CPU
             cache-sized passes of :data:`CPU_BATCH_BYTES` of input per thread (at most
-            :data:`GPU_MAX_BATCH` rows). Measured for the zoo's MNIST CNN on one thread: 2,900 rows
-            take 0.33 s in passes of 128 rows and 0.89 s in one pass.
+            :data:`GPU_MAX_BATCH` rows; measurements in :data:`CPU_BATCH_BYTES`).
     """
 
     dataset: str
@@ -98,7 +103,7 @@ class Task:
 
     def __post_init__(self) -> None:
         if self.max_batch <= 0:
-            object.__setattr__(self, "max_batch", default_max_batch(self.inputs))
+            object.__setattr__(self, "max_batch", default_max_batch(self.inputs, self.kind))
         if self.kind not in KINDS:
             raise ShapeError(f"task kind must be one of {KINDS}, got {self.kind!r}")
         shape = tuple(self.inputs.shape[1:])

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from xaibench.errors import XaiBenchError
-from xaibench.perf.timing import Comparison, median_seconds
+from xaibench.perf.timing import Comparison, interleaved_medians
 from xaibench.task import Task
 
 N_INSTANCES = 100
@@ -80,26 +80,31 @@ def captum_pass(task: Task, x: Tensor, n_steps: int) -> Callable[[], Tensor]:
     return lambda: ig.attribute(x, baselines=baselines, n_steps=n_steps, method="gausslegendre")
 
 
-def compare(device: str = "cpu", *, n_steps: int = N_STEPS, repeats: int = 7) -> Comparison:
+def compare(device: str = "cpu", *, n_steps: int = N_STEPS, repeats: int = 21) -> Comparison:
+    """Floor, ours and captum's timed in alternation (:func:`~xaibench.perf.timing.interleaved_medians`):
+    each pass takes milliseconds, so drifting load would otherwise swamp the ratios."""
     from xaibench.method import get_method  # noqa: PLC0415
 
     task = benchmark_task(device)
     x = task.inputs[:N_INSTANCES]
     ours = get_method("integrated_gradients", n_steps=n_steps)
+    fns = {"floor": floor_pass(task, x, n_steps), "ours": lambda: ours.explain(task, x)}
+    try:
+        fns["captum"] = captum_pass(task, x, n_steps)
+    except ImportError:
+        pass
+    times = interleaved_medians(fns, repeats=repeats, device=device)
     table = Comparison(
         title=f"integrated_gradients: {task.name}, {len(x)} instances × {n_steps} Gauss–Legendre steps, {device}",
         floor_name=f"forward+backward over {len(x) * n_steps} points",
-        floor_seconds=median_seconds(floor_pass(task, x, n_steps), repeats=repeats, device=device),
+        floor_seconds=times["floor"],
     )
-    table.add("xaibench integrated_gradients", median_seconds(lambda: ours.explain(task, x), repeats=repeats, device=device))
-    try:
-        theirs = captum_pass(task, x, n_steps)
-    except ImportError:
+    table.add("xaibench integrated_gradients", times["ours"], "timed alternately with the floor")
+    if "captum" not in fns:
         table.add("captum IntegratedGradients", float("nan"), "captum not installed")
         return table
-    gap = (ours.explain(task, x) - theirs()).abs().max() / ours.explain(task, x).abs().max()
-    table.add("captum IntegratedGradients", median_seconds(theirs, repeats=repeats, device=device),
-              f"max |φ − φ_captum| / max |φ| = {float(gap):.1e}")
+    gap = (ours.explain(task, x) - fns["captum"]()).abs().max() / ours.explain(task, x).abs().max()
+    table.add("captum IntegratedGradients", times["captum"], f"max |φ − φ_captum| / max |φ| = {float(gap):.1e}")
     return table
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from xaibench.dataset import Dataset, Oracle, register_dataset
 from xaibench.errors import ModelError

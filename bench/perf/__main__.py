@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import platform
 import sys
 
 SECTIONS = {
@@ -27,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # noqa: PLC0415
 
     names = sum(SECTIONS.values(), ()) if args.what == "all" else SECTIONS.get(args.what, (args.what,))
-    device_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or platform.machine()
-    header = (f"Device: {args.device} ({device_name}), torch {torch.__version__}, "
+    from xaibench.metrics.cost import device_name  # noqa: PLC0415  (the name records carry)
+
+    header = (f"Device: {args.device} ({device_name(args.device)}), torch {torch.__version__}, "
               f"{torch.get_num_threads()} CPU threads. Medians over repeats; ratios measured side by side in one run.\n")
     parts = [header]
     print(header, flush=True)

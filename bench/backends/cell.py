@@ -34,6 +34,7 @@ from .. import __version__
 from ..errors import NotApplicableError, ShapeError
 from ..metric import check_attributions
 from ..metrics.cost import CostMetric, ExplainPass, timed_explain
+from ..metrics.stability import sharing_reexplanations
 from ..records import record_key
 from ..stats import summarize
 from ..suite import MethodEntry, MetricEntry, TaskRef
@@ -109,8 +110,9 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset()) -> Iterator[dic
             yield _failed(record, exc)
         return
     entries = {e.label: e for e in cell.metrics}
-    for record in pending:
-        yield _score(record, entries[record["metric"]], task, measured, cell)
+    with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
+        for record in pending:
+            yield _score(record, entries[record["metric"]], task, measured, cell)
 
 
 def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, cell: Cell) -> dict:

@@ -30,7 +30,6 @@ from torch import Tensor
 from xaibench.metrics._perturb import PinnedSelect
 from xaibench.perf.faithfulness import benchmark_task
 from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
-from xaibench.rng import derived_seed
 from xaibench.task import Task
 
 N_SAMPLES = 10
@@ -88,7 +87,6 @@ def compare(device: str = "cpu") -> list[Comparison]:
 
     from xaibench.method import get_method  # noqa: PLC0415
     from xaibench.metric import get_metric  # noqa: PLC0415
-    from xaibench.metrics._perturb import input_noise  # noqa: PLC0415
 
     task, module, what = benchmark_task(device)
     x = task.inputs
@@ -98,7 +96,7 @@ def compare(device: str = "cpu") -> list[Comparison]:
     tables = []
     for name, (params, reference) in SETTINGS.items():
         ours = get_metric(name, n_samples=N_SAMPLES, **params)
-        noise = input_noise(x, N_SAMPLES, kind=ours.noise, scale=ours.scale, seed=derived_seed(0, name))
+        noise = ours.neighbourhood_noise(x, 0)
         theirs = getattr(quantus, reference)(nr_samples=N_SAMPLES, perturb_func=quantus_noise(noise.cpu().numpy()),
                                              abs=False, normalise=False, disable_warnings=True)
         run_q = lambda theirs=theirs: np.asarray(theirs(  # noqa: E731

@@ -12,8 +12,6 @@ import torch
 from xaibench.errors import InvalidParameterError
 from xaibench.method import Method
 from xaibench.metric import get_metric
-from xaibench.metrics._perturb import input_noise
-from xaibench.rng import derived_seed
 from xaibench.testing import linear_task, mlp_task, task_from_function
 
 SEED = 5
@@ -44,7 +42,7 @@ def run(name, task, method, x=None, **params):
 
 def drawn_noise(metric, x):
     """The metric's own K draws (white box: the hand computation needs the actual neighbours)."""
-    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=derived_seed(SEED, metric.name))
+    return metric.neighbourhood_noise(x, SEED)
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +230,35 @@ def test_rows_outside_the_perturbed_batch_keep_their_own_output():
     metric, _ = run("max_sensitivity", t, spy, scale=5.0)
     neighbours = (t.inputs[:, None] + drawn_noise(metric, t.inputs)).reshape(-1, t.n_features)
     assert torch.equal(seen[-1], t.select(neighbours[:4] * 3))
+
+
+NEIGHBOURHOOD_METRICS = ["max_sensitivity", "local_lipschitz", "ris", "ros", "rrs"]
+
+
+def test_neighbourhood_metrics_share_one_reexplanation_inside_the_block():
+    from xaibench.metrics import stability
+
+    task = mlp_task()
+    x, calls = task.inputs, []
+    counting = Explainer(lambda task, z, seed: calls.append(len(z)) or task.bind(z).value_and_grad(z)[1])
+    phi = counting.explain(task, x, seed=SEED)
+    metrics = [get_metric(name) for name in NEIGHBOURHOOD_METRICS]
+
+    calls.clear()
+    alone = [m.evaluate(task, x, phi, counting, seed=SEED).values for m in metrics]
+    assert len(calls) == len(metrics)  # outside the block: every metric re-explains
+    calls.clear()
+    with stability.sharing_reexplanations():
+        shared = [m.evaluate(task, x, phi, counting, seed=SEED).values for m in metrics]
+        # one batched re-explanation per distinct neighbourhood: local_lipschitz's default is
+        # Gaussian noise of scale 0.1 (Quantus'), the other four share U[-0.02, 0.02]
+        assert len({(m.n_samples, m.noise, m.scale) for m in metrics}) == 2
+        assert calls == [len(x) * 10] * 2
+        get_metric("ris").evaluate(task, x.clone(), phi, counting, seed=SEED)  # other inputs: not shared
+        get_metric("ris", n_samples=3).evaluate(task, x, phi, counting, seed=SEED)  # other neighbourhood
+        assert len(calls) == 4
+    for a, b in zip(alone, shared):
+        torch.testing.assert_close(a, b)
+    calls.clear()
+    get_metric("ris").evaluate(task, x, phi, counting, seed=SEED)
+    assert len(calls) == 1  # the block's memo is gone

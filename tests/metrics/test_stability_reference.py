@@ -17,8 +17,6 @@ from torch import nn
 
 from xaibench.method import Method
 from xaibench.metric import get_metric
-from xaibench.metrics._perturb import input_noise
-from xaibench.rng import derived_seed
 from xaibench.task import Task
 
 pytestmark = pytest.mark.reference
@@ -69,7 +67,7 @@ def reference_gradient(model, inputs, targets, **_):
 
 
 def our_noise(metric, x):
-    return input_noise(x, metric.n_samples, kind=metric.noise, scale=metric.scale, seed=derived_seed(SEED, metric.name))
+    return metric.neighbourhood_noise(x, SEED)
 
 
 def quantus_perturbation(noise: np.ndarray):

@@ -8,9 +8,7 @@ import pytest
 
 from xaibench.method import get_method
 from xaibench.metric import get_metric
-from xaibench.metrics._perturb import input_noise
 from xaibench.perf.stability import N_SAMPLES, SETTINGS, benchmark_task, floor_pass, quantus_noise, quantus_saliency
-from xaibench.rng import derived_seed
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +22,7 @@ def setup():
 def test_floor(benchmark, setup, name):
     task, _, method, _ = setup
     metric = get_metric(name, n_samples=N_SAMPLES, **SETTINGS[name][0])
-    noise = input_noise(task.inputs, N_SAMPLES, kind=metric.noise, scale=metric.scale, seed=derived_seed(0, name))
+    noise = metric.neighbourhood_noise(task.inputs, 0)
     benchmark(floor_pass(task, method, task.inputs.unsqueeze(1) + noise, decisions=name == "ris"))
 
 
@@ -40,7 +38,7 @@ def test_quantus(benchmark, setup, name):
     quantus = pytest.importorskip("quantus")
     task, module, _, phi = setup
     params, reference = SETTINGS[name]
-    noise = input_noise(task.inputs, N_SAMPLES, kind=params["noise"], scale=params["scale"], seed=derived_seed(0, name))
+    noise = get_metric(name, n_samples=N_SAMPLES, **params).neighbourhood_noise(task.inputs, 0)
     metric = getattr(quantus, reference)(nr_samples=N_SAMPLES, perturb_func=quantus_noise(noise.numpy()), abs=False,
                                          normalise=False, disable_warnings=True)
     benchmark.pedantic(metric, kwargs=dict(model=module, x_batch=task.inputs.numpy(), y_batch=task.select(task.inputs).numpy(),

@@ -19,9 +19,12 @@ SECTIONS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xaibench.perf", description=__doc__)
     parser.add_argument("what", nargs="?", default="all", choices=[*SECTIONS, "all", *sum(SECTIONS.values(), ())])
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--output", help="also write the Markdown to this file")
     args = parser.parse_args(argv)
+    from xaibench.perf import checked_device  # noqa: PLC0415
+
+    args.device = checked_device(parser.prog, args.device)
 
     import torch  # noqa: PLC0415
 

@@ -1,17 +1,24 @@
-"""Timing helpers for side-by-side comparisons.
+"""Timing a pass: warm-up, repeats, medians — the one place that does it.
 
-Machines are shared and noisy: report medians over repeats, measured in one process, one after
-the other, and compare as ratios — never a single absolute time.
+Used by the side-by-side tables (``python -m xaibench.perf``), the throughput sweep
+(``xaibench throughput``) and the leaderboard's cost columns (:func:`xaibench.metrics.cost.timed_explain`),
+so all three report the same measurement. Machines are shared and noisy: report medians over
+repeats, measured in one process, one after the other, and compare as ratios — never a single
+absolute time. CUDA work is synchronised before the clock starts and before it stops.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from time import perf_counter
 
 import torch
+
+from ..memory import PeakMemory
 
 
 def synchronize(device: torch.device | str | None = None) -> None:
@@ -19,37 +26,81 @@ def synchronize(device: torch.device | str | None = None) -> None:
         torch.cuda.synchronize()
 
 
+@dataclass(frozen=True)
+class Timing:
+    """The timed calls of one callable: wall ``seconds`` of each, and what its first timed call
+    returned (``result``) and allocated (``peak_memory_mb``, when asked for; see :mod:`xaibench.memory`)."""
+
+    seconds: tuple[float, ...]
+    result: object = None
+    peak_memory_mb: float | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def repeats(self) -> int:
+        return len(self.seconds)
+
+
+def interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 1, device=None,
+                budget_s: float = math.inf, before: Callable[[], None] | None = None,
+                memory: bool = False) -> dict[str, Timing]:
+    """Time each callable in alternation: ``warmup`` untimed rounds, then up to ``repeats`` timed rounds.
+
+    A round calls every callable once, in order. On a shared, noisy machine the load drifts;
+    alternating a method with its floor exposes both to the same drift, so their ratio is far
+    steadier than with back-to-back blocks of repeats.
+
+    Args:
+        repeats: the most timed rounds.
+        budget_s: stop after the first round that brings the timed seconds (all callables
+            together) to ``budget_s`` or more; at least one round is always timed.
+        before: called before every timed call, outside the clock (the runner reseeds there).
+        memory: measure the peak memory of each callable's first timed call.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    results: dict[str, object] = {}
+    peaks: dict[str, float | None] = {}
+    spent = 0.0
+    for round_ in range(max(1, repeats)):
+        for name, fn in fns.items():
+            if before is not None:
+                before()
+            synchronize(device)
+            with PeakMemory(device or "cpu") if memory and round_ == 0 else nullcontext() as peak:
+                start = perf_counter()
+                out = fn()
+                synchronize(device)
+                seconds = perf_counter() - start
+            times[name].append(seconds)
+            spent += seconds
+            if round_ == 0:
+                results[name], peaks[name] = out, peak.mib if peak is not None else None
+        if spent >= budget_s:
+            break
+    return {name: Timing(tuple(times[name]), results[name], peaks[name]) for name in fns}
+
+
+def time_calls(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, device=None, budget_s: float = math.inf,
+               before: Callable[[], None] | None = None, memory: bool = False) -> Timing:
+    """One callable timed as :func:`interleaved` times several: warm-up, up to ``repeats`` calls, a time budget."""
+    return interleaved({"fn": fn}, repeats=repeats, warmup=warmup, device=device, budget_s=budget_s, before=before,
+                       memory=memory)["fn"]
+
+
 def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, device=None) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return time_calls(fn, repeats=repeats, warmup=warmup, device=device).median
 
 
 def interleaved_medians(fns: dict[str, Callable[[], object]], *, repeats: int = 7, device=None) -> dict[str, float]:
-    """Median seconds of each callable, timed in alternation (one call of each per round, after one warm-up each).
-
-    On a shared, noisy machine the load drifts; alternating a method with its floor exposes both
-    to the same drift, so their ratio is far steadier than with back-to-back blocks of repeats.
-    """
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    """Median seconds of each callable, timed in alternation (see :func:`interleaved`), after one warm-up each."""
+    return {name: t.median for name, t in interleaved(fns, repeats=repeats, device=device).items()}
 
 
 @dataclass

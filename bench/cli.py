@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every skipped cell")
-    sub = parser.add_subparsers(dest="command", metavar="{list,run,leaderboard}")
+    sub = parser.add_subparsers(dest="command", metavar="{list,run,leaderboard,throughput}")
     sub.required = True
 
     p_list = sub.add_parser("list", help="list registered datasets, models, methods, metrics or suites",
@@ -58,6 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
     p_lb.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) made by `xaibench run`")
     p_lb.add_argument("--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
     p_lb.add_argument("--output", help="write to this file instead of stdout")
+
+    p_tp = sub.add_parser("throughput", help="explanations per second over batch sizes, against each method's floor",
+                          description="Sweep the batch size per (method, task) on one device: explanations per "
+                                      "second, peak memory, the best batch size and the ratio to the method's floor "
+                                      "(its bare forward/backward passes), medians over repeats. Methods and their "
+                                      "parameters come from --suite.",
+                          epilog="Example: xaibench throughput --methods integrated_gradients,smoothgrad,kernel_shap "
+                                 "--tasks mnist_5k/cnn/logit,mnist_5k/vae/neg_elbo --device cuda "
+                                 "--output results/speed/throughput-cuda.md")
+    p_tp.add_argument("--suite", default="standard", help="suite the methods and tasks come from (default: standard)")
+    p_tp.add_argument("--methods", help="comma-separated method labels or names (default: the suite's)")
+    p_tp.add_argument("--tasks", help="comma-separated dataset[/model[/target]] patterns (default: the suite's)")
+    p_tp.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p_tp.add_argument("--batch-sizes", help="comma-separated increasing instance counts per call "
+                                            "(default: 1,4,16,64 on cpu; 1,4,16,64,256,1024 on cuda)")
+    p_tp.add_argument("--repeats", type=int, default=5, help="most timed rounds per batch size (default: 5)")
+    p_tp.add_argument("--budget", type=float, default=10.0,
+                      help="stop timing a batch size after the round that reaches this many seconds (default: 10)")
+    p_tp.add_argument("--max-call", type=float, default=60.0,
+                      help="a call slower than this many seconds ends the pair's sweep (default: 60)")
+    p_tp.add_argument("--note", default="", help="a line for the table's header (e.g. that the machine was shared)")
+    p_tp.add_argument("--output", help="write the Markdown table to this file (default: stdout only)")
+    p_tp.add_argument("--json", help="also write the measurements as JSON to this file")
     return parser
 
 
@@ -67,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import XaiBenchError  # noqa: PLC0415 - light module
 
     try:
-        return {"list": _list, "run": _run, "leaderboard": _leaderboard}[args.command](args)
+        return {"list": _list, "run": _run, "leaderboard": _leaderboard, "throughput": _throughput}[args.command](args)
     except XaiBenchError as exc:
         print(f"xaibench: error: {exc}", file=sys.stderr)
         return 2
@@ -143,6 +166,31 @@ def _leaderboard(args: argparse.Namespace) -> int:
             handle.write(text if text.endswith("\n") else text + "\n")
     else:
         print(text)
+    return 0
+
+
+def _throughput(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from .errors import InvalidParameterError  # noqa: PLC0415
+    from .throughput import run_throughput  # noqa: PLC0415
+
+    try:
+        sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()] if args.batch_sizes else None
+    except ValueError:
+        raise InvalidParameterError(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers, "
+                                    "e.g. --batch-sizes 1,4,16,64") from None
+    sweep = run_throughput(suite=args.suite, methods=args.methods, tasks=args.tasks, device=args.device,
+                           batch_sizes=sizes, repeats=args.repeats, budget_s=args.budget, max_call_s=args.max_call,
+                           note=args.note)
+    text = sweep.markdown()
+    print(text)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(sweep.to_json(), handle, indent=1)
     return 0
 
 

@@ -109,9 +109,9 @@ class Sweep:
             "first timed call (CUDA: allocator peak; CPU: RSS growth, a lower bound).",
         ]
         best = [(p.task, p.method, p.batch, _num(p.explanations_per_second), _ms(p.seconds), _ms(p.floor_seconds),
-                 _ratio(p.ratio), _num(p.peak_memory_mb), p.floor or "—", p.note) for p in self.best()]
+                 _ratio(p.ratio), _mib(p.peak_memory_mb), p.floor or "—", p.note) for p in self.best()]
         sweep = [(p.task, p.method, p.batch, _num(p.explanations_per_second), _ms(p.seconds), _ms(p.floor_seconds),
-                  _ratio(p.ratio), _num(p.peak_memory_mb), p.repeats, p.note) for p in self.points]
+                  _ratio(p.ratio), _mib(p.peak_memory_mb), p.repeats, p.note) for p in self.points]
         fmt = {"tablefmt": "github", "disable_numparse": True}
         return "\n".join([
             *header, "", "## Best batch size per (method, task)", "",
@@ -138,6 +138,10 @@ def _ms(seconds: float | None) -> str:
 
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+
+
+def _mib(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _ratio(value: float | None) -> str:

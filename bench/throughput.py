@@ -13,8 +13,8 @@ For every (method, task) and batch size ``B`` (instances per ``explain`` call), 
 * the **best batch size** of a pair is the one with the most explanations per second.
 
 A pass that fails (out of memory even after :mod:`xaibench.chunking` halved it, or any error) ends
-that pair's sweep with the error in the note; so does a call slower than ``max_call_s`` (larger
-batches would only be slower). Methods and their parameters come from a suite (default: the
+that pair's sweep with the error in the note; so does a batch size whose call would take longer
+than ``max_call_s``, extrapolated linearly from the last batch size's median call (it is not run). Methods and their parameters come from a suite (default: the
 ``standard`` leaderboard suite, so the figures describe the leaderboard's settings); tasks are
 ``dataset/model/target`` patterns of that suite.
 """
@@ -159,8 +159,13 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
     except NotApplicableError as exc:
         return [Point(label, task.name, 0, note=f"skipped: {exc}")]
     spec = floor_spec(method, task)
-    points = []
+    points: list[Point] = []
     for batch in batch_sizes:
+        last = points[-1] if points and points[-1].seconds else None
+        if last is not None and last.seconds * batch / last.batch > max_call_s:
+            points.append(Point(label, task.name, batch, note=f"not run: about {last.seconds * batch / last.batch:.0f} s "
+                                                             f"a call expected, over the {max_call_s:g} s limit"))
+            break
         if batch > len(task.inputs):
             points.append(Point(label, task.name, batch, note=f"skipped: the task has {len(task.inputs)} instances"))
             break
@@ -179,8 +184,6 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
         points.append(point)
         log.info("%s × %s, batch %d: %s expl/s, × floor %s", task.name, label, batch,
                  _num(point.explanations_per_second), _ratio(point.ratio))
-        if max(ours.seconds) > max_call_s:
-            break
     return points
 
 

@@ -11,6 +11,7 @@ import torch
 
 from xaibench.cli import main
 from xaibench.method import get_method
+from xaibench.perf import timing
 from xaibench.perf.floors import FloorSpec, bare_passes, floor_spec
 from xaibench.testing import mlp_task
 from xaibench.throughput import Point, Sweep, measure_pair, ratio_summary
@@ -129,7 +130,28 @@ def test_a_failing_batch_ends_the_pairs_sweep():
 def test_slow_call_ends_the_sweep():
     points = measure_pair(get_method("saliency"), "saliency", mlp_task(6, n_instances=8), [1, 2, 4], repeats=1,
                           budget_s=1, max_call_s=1e-9)
-    assert [p.batch for p in points] == [1]
+    assert [p.batch for p in points] == [1, 2] and points[1].seconds is None and points[1].note.startswith("not run")
+
+
+def test_a_batch_expected_to_exceed_the_call_limit_is_not_run(monkeypatch):
+    """A fake clock: a call takes 1 s per instance. With a 5 s limit, batch 4 runs (4 s expected), batch 8 does not."""
+    clock, calls = [0.0], []
+
+    class Slow:
+        name, family = "slow", "control"
+
+        def check(self, task):
+            pass
+
+        def explain(self, task, x, *, seed=0):
+            calls.append(len(x))
+            clock[0] += len(x)
+            return torch.zeros_like(x)
+
+    monkeypatch.setattr(timing, "perf_counter", lambda: clock[0])
+    points = measure_pair(Slow(), "slow", mlp_task(6, n_instances=8), [1, 4, 8], repeats=1, budget_s=100, max_call_s=5)
+    assert [(p.batch, p.seconds) for p in points] == [(1, 1.0), (4, 4.0), (8, None)]
+    assert points[-1].note == "not run: about 8 s a call expected, over the 5 s limit" and 8 not in calls
 
 
 def test_not_applicable_pair_is_one_skipped_row():

@@ -14,9 +14,11 @@ For every (method, task) and batch size ``B`` (instances per ``explain`` call), 
 
 A pass that fails (out of memory even after :mod:`xaibench.chunking` halved it, or any error) ends
 that pair's sweep with the error in the note; so does a batch size whose call would take longer
-than ``max_call_s``, extrapolated linearly from the last batch size's median call (it is not run). Methods and their parameters come from a suite (default: the
-``standard`` leaderboard suite, so the figures describe the leaderboard's settings); tasks are
-``dataset/model/target`` patterns of that suite.
+than ``max_call_s``, extrapolated linearly from the last batch size's median call (it is not run).
+
+Methods and their parameters come from a suite (default: the ``standard`` leaderboard suite, so
+the figures describe the leaderboard's settings); tasks are ``dataset/model/target`` patterns of
+that suite.
 """
 
 from __future__ import annotations
@@ -163,8 +165,9 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
     for batch in batch_sizes:
         last = points[-1] if points and points[-1].seconds else None
         if last is not None and last.seconds * batch / last.batch > max_call_s:
-            points.append(Point(label, task.name, batch, note=f"not run: about {last.seconds * batch / last.batch:.0f} s "
-                                                             f"a call expected, over the {max_call_s:g} s limit"))
+            expected = last.seconds * batch / last.batch
+            note = f"not run: about {expected:.0f} s a call expected, over the {max_call_s:g} s limit"
+            points.append(Point(label, task.name, batch, note=note))
             break
         if batch > len(task.inputs):
             points.append(Point(label, task.name, batch, note=f"skipped: the task has {len(task.inputs)} instances"))
@@ -192,7 +195,7 @@ def run_throughput(*, suite: str = "standard", methods: Sequence[str] | str | No
                    batch_sizes: Sequence[int] | None = None, repeats: int = DEFAULT_REPEATS,
                    budget_s: float = DEFAULT_BUDGET_S, max_call_s: float = DEFAULT_MAX_CALL_S,
                    note: str = "") -> Sweep:
-    """Sweep the suite's ``methods`` × ``tasks`` on ``device`` (see the module docstring); returns the :class:`Sweep`."""
+    """Sweep the suite's ``methods`` × ``tasks`` on ``device`` (see the module docstring) into a :class:`Sweep`."""
     from .api import make_plan  # noqa: PLC0415
     from .metrics.cost import device_name  # noqa: PLC0415
     from .runner import check_device  # noqa: PLC0415
@@ -230,7 +233,8 @@ def ratio_summary(sweep: Sweep, target: float = math.inf) -> list[str]:
         if p.ratio is None:
             lines.append(f"{p.task} × {p.method}: no floor ratio ({p.note or 'no floor defined'})")
             continue
-        verdict = "" if math.isinf(target) else ("  within target" if p.ratio <= target else f"  ABOVE target {target:g}")
+        verdict = "" if math.isinf(target) else (
+            "  within target" if p.ratio <= target else f"  ABOVE target {target:g}")
         lines.append(f"{p.task} × {p.method}: best batch {p.batch}, {_num(p.explanations_per_second)} expl/s, "
                      f"{p.ratio:.2f} × floor{verdict}")
     return lines

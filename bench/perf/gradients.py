@@ -55,7 +55,7 @@ def random_mlp_task(device: str = "cpu", n_features: int = 30) -> Task:
 
 
 def floor_pass(task: Task, x: Tensor, n_steps: int) -> Callable[[], Tensor]:
-    """The bare forward + backward passes over ``N × n_steps`` prepared path points (chunked as the method's)."""
+    """The bare forward + backward passes over ``N × n_steps`` prepared path points, chunked as the method's."""
     from xaibench.methods.integrated_gradients import path_points, quadrature  # noqa: PLC0415
 
     alphas, _ = quadrature("gausslegendre", n_steps)

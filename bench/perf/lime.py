@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from xaibench.perf.gradients import benchmark_task
 from xaibench.perf.floors import prepared_pass
+from xaibench.perf.gradients import benchmark_task
 from xaibench.perf.timing import Comparison, median_seconds
 from xaibench.task import Task
 

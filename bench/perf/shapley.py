@@ -37,9 +37,9 @@ from torch import Tensor
 
 from xaibench.method import get_method
 from xaibench.methods._coalitions import reference_rows, shapley_kernel_design
-from xaibench.perf.gradients import benchmark_task
 from xaibench.perf import checked_device
 from xaibench.perf.floors import prepared_pass
+from xaibench.perf.gradients import benchmark_task
 from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.rng import generator
 from xaibench.task import Task

@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 
 from xaibench.metrics._perturb import PinnedSelect
-from xaibench.perf.faithfulness import benchmark_task
 from xaibench.perf import checked_device
+from xaibench.perf.faithfulness import benchmark_task
 from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.task import Task
 

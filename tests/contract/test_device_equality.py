@@ -134,7 +134,7 @@ def discrepancy(variant: torch.Tensor, reference: torch.Tensor, *, scale_floor: 
 
 
 def run_method(name: str, kind: str, device: str, dtype: torch.dtype) -> torch.Tensor | None:
-    """The method's attributions on the task in this configuration, checked to live there; ``None`` if it does not apply."""
+    """The method's attributions in this configuration, checked to live there; ``None`` if it does not apply."""
     task = task_on(kind, device, dtype)
     method = get_method(name, **small(methods, name, METHOD_PARAMS))
     try:
@@ -218,7 +218,7 @@ def test_harness_catches_a_discrepancy(monkeypatch):
     """The harness fails on a real difference: a method off by 1 % in float64 is caught, one at 1e-5 is not."""
     saliency = type(get_method("saliency"))
     original = saliency.explain
-    reference = lambda name, kind: run_method(name, kind, "cpu", torch.float32)  # noqa: E731 - uncached
+    reference = lambda name, kind: run_method(name, kind, "cpu", torch.float32)  # noqa: E731 - not cached
 
     def nudged(factor):
         def explain(self, task, x, *, seed=0):
@@ -238,7 +238,8 @@ def test_harness_checks_where_outputs_live(monkeypatch):
     """An output that silently stays in float32 (or on the CPU) is reported, not compared."""
     saliency = type(get_method("saliency"))
     original = saliency.explain
-    monkeypatch.setattr(saliency, "explain", lambda self, task, x, *, seed=0: original(self, task, x, seed=seed).float())
+    monkeypatch.setattr(saliency, "explain",
+                        lambda self, task, x, *, seed=0: original(self, task, x, seed=seed).float())
     with pytest.raises(AssertionError, match="left the configuration"):
         run_method("saliency", "tabular", "cpu", torch.float64)
 

@@ -31,8 +31,9 @@ def limited_task(limit: int, *, max_batch: int = 64, error=None, n: int = 10, d:
         return (x.square() * w).sum(1)
 
     inputs = torch.randn(n, d, generator=torch.Generator().manual_seed(0))
-    task = Task(dataset="toy", model="oom", target="value", f=f, inputs=inputs, background=inputs, baseline=torch.zeros(d),
-                kind="tabular", label_fn=lambda x: torch.zeros(len(x), dtype=torch.long), max_batch=max_batch)
+    task = Task(dataset="toy", model="oom", target="value", f=f, inputs=inputs, background=inputs,
+                baseline=torch.zeros(d), kind="tabular", label_fn=lambda x: torch.zeros(len(x), dtype=torch.long),
+                max_batch=max_batch)
     return task, calls
 
 

@@ -14,7 +14,7 @@ from xaibench.method import get_method
 from xaibench.perf import timing
 from xaibench.perf.floors import FloorSpec, bare_passes, floor_spec
 from xaibench.testing import mlp_task
-from xaibench.throughput import Point, Sweep, measure_pair, ratio_summary
+from xaibench.throughput import Sweep, measure_pair, ratio_summary
 
 GROUPS = torch.tensor([0, 0, 1, 1, 2, 3])
 

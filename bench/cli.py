@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="stop timing a batch size after the round that reaches this many seconds (default: 10)")
     p_tp.add_argument("--max-call", type=float, default=60.0,
                       help="a call slower than this many seconds ends the pair's sweep (default: 60)")
+    p_tp.add_argument("--clock", default="wall", choices=("wall", "process"),
+                      help="wall seconds (default), or CPU seconds of the process: steadier on a shared CPU")
+    p_tp.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p_tp.add_argument("--note", default="", help="a line for the table's header (e.g. that the machine was shared)")
     p_tp.add_argument("--output", help="write the Markdown table to this file (default: stdout only)")
     p_tp.add_argument("--json", help="also write the measurements as JSON to this file")
@@ -182,7 +185,7 @@ def _throughput(args: argparse.Namespace) -> int:
                                     "e.g. --batch-sizes 1,4,16,64") from None
     sweep = run_throughput(suite=args.suite, methods=args.methods, tasks=args.tasks, device=args.device,
                            batch_sizes=sizes, repeats=args.repeats, budget_s=args.budget, max_call_s=args.max_call,
-                           note=args.note)
+                           clock=args.clock, threads=args.threads, note=args.note)
     text = sweep.markdown()
     print(text)
     if args.output:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .errors import InvalidParameterError, NotApplicableError
+from .perf.timing import CLOCKS
 
 if TYPE_CHECKING:
     from .method import Method
@@ -105,7 +106,10 @@ class Sweep:
             f"Per batch size B the method's `explain(task, x[:B])` and its floor (the bare forward, and backward "
             f"where the method needs gradients, passes over B × rows-per-instance rows, chunked as the method's "
             f"own passes) are timed in alternation: {s['warmup']} warm-up round, then up to {s['repeats']} rounds, "
-            f"stopping after the round that brings the timed seconds to {s['budget_s']:g} s; medians. "
+            f"stopping after the round that brings the timed seconds to {s['budget_s']:g} s; medians of "
+            + ("wall-clock seconds. " if s.get("clock", "wall") == "wall" else
+               "CPU seconds of the process (all threads summed, `--clock process`: steadier on a shared machine; "
+               "expl/s are then per CPU-second). ") +
             "× floor = method / floor (1.00: nothing beyond the model's passes; below 1: the method needs fewer "
             "passes than the per-instance floor, e.g. tabular lime shares its points). Peak memory: the method's "
             "first timed call (CUDA: allocator peak; CPU: RSS growth, a lower bound).",
@@ -151,7 +155,7 @@ def _ratio(value: float | None) -> str:
 
 
 def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequence[int], *, repeats: int,
-                 budget_s: float, max_call_s: float, warmup: int = 1, seed: int = 0) -> list[Point]:
+                 budget_s: float, max_call_s: float, warmup: int = 1, seed: int = 0, clock: str = "wall") -> list[Point]:
     """The sweep of one (method, task) pair over ``batch_sizes`` (see the module docstring)."""
     from .perf.floors import bare_passes, floor_spec  # noqa: PLC0415
     from .perf.timing import interleaved  # noqa: PLC0415
@@ -177,7 +181,8 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
             fns = {"method": lambda x=x: method.explain(task, x, seed=seed)}
             if spec is not None:
                 fns["floor"] = bare_passes(task, x, spec)
-            timed = interleaved(fns, repeats=repeats, warmup=warmup, device=x.device, budget_s=budget_s, memory=True)
+            timed = interleaved(fns, repeats=repeats, warmup=warmup, device=x.device, budget_s=budget_s, memory=True,
+                                clock=clock)
         except Exception as exc:  # noqa: BLE001 - a failing batch size ends the pair's sweep, not the run
             points.append(Point(label, task.name, batch, note=f"{type(exc).__name__}: {str(exc)[:120]}"))
             break
@@ -194,7 +199,7 @@ def run_throughput(*, suite: str = "standard", methods: Sequence[str] | str | No
                    tasks: Sequence[str] | str | None = None, device: str = "cpu",
                    batch_sizes: Sequence[int] | None = None, repeats: int = DEFAULT_REPEATS,
                    budget_s: float = DEFAULT_BUDGET_S, max_call_s: float = DEFAULT_MAX_CALL_S,
-                   note: str = "") -> Sweep:
+                   clock: str = "wall", threads: int | None = None, note: str = "") -> Sweep:
     """Sweep the suite's ``methods`` × ``tasks`` on ``device`` (see the module docstring) into a :class:`Sweep`."""
     from .api import make_plan  # noqa: PLC0415
     from .metrics.cost import device_name  # noqa: PLC0415
@@ -207,22 +212,29 @@ def run_throughput(*, suite: str = "standard", methods: Sequence[str] | str | No
         raise InvalidParameterError(f"batch sizes {list(sizes)}: expected increasing integers >= 1, e.g. 1,4,16,64")
     if repeats < 1 or not budget_s > 0 or not max_call_s > 0:
         raise InvalidParameterError("repeats must be >= 1, budget and max call seconds > 0")
+    if clock not in CLOCKS or (clock == "process" and torch.device(device).type != "cpu"):
+        raise InvalidParameterError(f"clock {clock!r}: use one of {CLOCKS}; 'process' (CPU seconds) on the cpu only")
+    if threads is not None:
+        if threads < 1:
+            raise InvalidParameterError(f"threads {threads}: expected an integer >= 1")
+        torch.set_num_threads(threads)
     plan = make_plan(suite, out=None, methods=methods, tasks=tasks, n_instances=max(sizes))
     command = " ".join([
         "xaibench throughput", f"--suite {suite}", f"--methods {','.join(m.label for m in plan.methods)}",
         f"--tasks {','.join(t.name for t in plan.tasks)}", f"--device {device}",
         f"--batch-sizes {','.join(map(str, sizes))}", f"--repeats {repeats}", f"--budget {budget_s:g}",
-        f"--max-call {max_call_s:g}",
+        f"--max-call {max_call_s:g}", *([f"--clock {clock}"] if clock != "wall" else []),
+        *([f"--threads {threads}"] if threads is not None else []),
     ])
     settings = {"suite": suite, "batch_sizes": list(sizes), "repeats": repeats, "warmup": 1, "budget_s": budget_s,
-                "max_call_s": max_call_s, "threads": torch.get_num_threads()}
+                "max_call_s": max_call_s, "threads": torch.get_num_threads(), "clock": clock}
     sweep = Sweep(device, device_name(device), command, settings, note=note)
     for ref in plan.tasks:
         task = load_task(ref.dataset, ref.model, ref.target, seed=plan.model_seed, device=device,
                          n_instances=max(sizes), n_background=plan.n_background)
         for entry in plan.methods:
             sweep.points += measure_pair(entry.method, entry.label, task, sizes, repeats=repeats, budget_s=budget_s,
-                                         max_call_s=max_call_s)
+                                         max_call_s=max_call_s, clock=clock)
     return sweep
 
 

@@ -188,6 +188,34 @@ def test_cli_user_errors(capsys, args, message):
     assert message in err.lower() and "Traceback" not in err
 
 
+def test_process_clock_counts_cpu_seconds(monkeypatch):
+    """``--clock process`` times with ``time.process_time``: a method that sleeps costs (almost) nothing."""
+    import time
+
+    class Sleepy:
+        name, family = "sleepy", "control"
+
+        def check(self, task):
+            pass
+
+        def explain(self, task, x, *, seed=0):
+            time.sleep(0.05)
+            return torch.zeros_like(x)
+
+    wall, = measure_pair(Sleepy(), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60)
+    cpu, = measure_pair(Sleepy(), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60, clock="process")
+    assert wall.seconds >= 0.05 > 10 * cpu.seconds
+
+
+def test_cli_process_clock_and_threads(capsys, monkeypatch):
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # keep this process's setting
+    code = main(["throughput", "--methods", "saliency", "--tasks", "breast_cancer/logreg/logit", "--batch-sizes", "1",
+                 "--repeats", "1", "--clock", "process", "--threads", str(threads)])
+    out = capsys.readouterr().out
+    assert code == 0 and f"--clock process --threads {threads}`" in out and "CPU seconds of the process" in out
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cli_cuda_without_cuda_is_a_clean_error(capsys):
     assert main(["throughput", "--device", "cuda", "--methods", "saliency"]) == 2

@@ -77,6 +77,24 @@ def test_floor_is_the_rows_the_method_evaluates(name, background):
     assert {grad for _, grad in calls} == {spec.backward} and max(rows for rows, _ in calls) <= task.max_batch
 
 
+def test_floor_rows_are_the_instances_or_noisy_copies_like_the_methods():
+    task, calls = counted(mlp_task(6, n_instances=2))
+    seen = []
+    inner = task.f
+    task = dataclasses.replace(task, f=lambda z, s: seen.append(z.detach().clone()) or inner(z, s))
+    bare_passes(task, task.inputs, floor_spec(get_method("integrated_gradients", n_steps=3), task))()
+    torch.testing.assert_close(torch.cat(seen), task.inputs.repeat(3, 1))  # exact copies
+    seen.clear()
+    spec = floor_spec(get_method("smoothgrad", n_samples=500, noise_level=0.2), task)
+    assert spec.noise_level == 0.2 and spec.describe() == "500 rows, forward+backward, noisy copies"
+    bare_passes(task, task.inputs, spec)()
+    rows = torch.cat(seen)
+    spread = task.inputs.amax(1) - task.inputs.amin(1)
+    for i in range(2):
+        deviation = rows[i::2] - task.inputs[i]
+        assert deviation.std().item() == pytest.approx(0.2 * spread[i].item(), rel=0.1)
+
+
 def test_tabular_lime_needs_fewer_rows_than_its_floor():
     """Tabular lime evaluates its shared points once per distinct class: at most the per-instance floor."""
     task, calls = counted(mlp_task(6, n_instances=5))

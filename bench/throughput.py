@@ -110,8 +110,9 @@ class Sweep:
             + ("wall-clock seconds. " if s.get("clock", "wall") == "wall" else
                "CPU seconds of the process (all threads summed, `--clock process`: steadier on a shared machine; "
                "expl/s are then per CPU-second). ") +
-            "× floor = method / floor (1.00: nothing beyond the model's passes; below 1: the method needs fewer "
-            "passes than the per-instance floor, e.g. tabular lime shares its points). Peak memory: the method's "
+            "× floor = method / floor (1.00: nothing beyond the model's passes). Below 1: the method needs fewer "
+            "rows than the per-instance floor (tabular lime shares its points), or evaluates them in smaller, "
+            "cache-friendlier passes than the floor's `task.max_batch` rows (on a CPU). Peak memory: the method's "
             "first timed call (CUDA: allocator peak; CPU: RSS growth, a lower bound).",
         ]
         best = [(p.task, p.method, p.batch, _num(p.explanations_per_second), _ms(p.seconds), _ms(p.floor_seconds),
@@ -155,7 +156,8 @@ def _ratio(value: float | None) -> str:
 
 
 def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequence[int], *, repeats: int,
-                 budget_s: float, max_call_s: float, warmup: int = 1, seed: int = 0, clock: str = "wall") -> list[Point]:
+                 budget_s: float, max_call_s: float, warmup: int = 1, seed: int = 0,
+                 clock: str = "wall") -> list[Point]:
     """The sweep of one (method, task) pair over ``batch_sizes`` (see the module docstring)."""
     from .perf.floors import bare_passes, floor_spec  # noqa: PLC0415
     from .perf.timing import interleaved  # noqa: PLC0415

@@ -130,6 +130,13 @@ class Sweep:
             "",
         ])
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Sweep":
+        """The sweep :meth:`to_json` wrote (to re-render its table)."""
+        fields = {f for f in Point.__dataclass_fields__}
+        points = [Point(**{k: v for k, v in p.items() if k in fields}) for p in data["points"]]
+        return cls(data["device"], data["device_name"], data["command"], data["settings"], points, data.get("note", ""))
+
     def to_json(self) -> dict[str, Any]:
         return {"device": self.device, "device_name": self.device_name, "torch": torch.__version__,
                 "command": self.command, "settings": self.settings, "note": self.note,

@@ -125,6 +125,8 @@ def test_sweep_points_best_and_stopping_rules():
     text = sweep.markdown()
     assert "Reproduce: `xaibench throughput --methods ig`" in text and "| × floor" in text and "test cpu" in text
     assert ratio_summary(sweep, 1e9)[0].endswith("within target")
+    again = Sweep.from_json(json.loads(json.dumps(sweep.to_json())))
+    assert again.points == sweep.points and again.markdown() == text
 
 
 def test_a_failing_batch_ends_the_pairs_sweep():

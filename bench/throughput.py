@@ -9,7 +9,7 @@ For every (method, task) and batch size ``B`` (instances per ``explain`` call), 
   stopping after the round that brings the timed seconds to ``budget_s``; medians;
 * explanations per second = ``B / median``; **× floor** (the efficiency column) = method median /
   floor median, 1.00 meaning no cost beyond the model's own passes; peak memory of the method's
-  first timed call (:mod:`xaibench.memory`);
+  first call at that batch size (the warm-up; :mod:`xaibench.memory`);
 * the **best batch size** of a pair is the one with the most explanations per second.
 
 A pass that fails (out of memory even after :mod:`xaibench.chunking` halved it, or any error) ends
@@ -113,7 +113,8 @@ class Sweep:
             "× floor = method / floor (1.00: nothing beyond the model's passes). Below 1: the method needs fewer "
             "rows than the per-instance floor (tabular lime shares its points), or evaluates them in smaller, "
             "cache-friendlier passes than the floor's `task.max_batch` rows (on a CPU). Peak memory: the method's "
-            "first timed call (CUDA: allocator peak; CPU: RSS growth, a lower bound).",
+            "first call at that batch size, its warm-up (CUDA: allocator peak; CPU: growth of the process's RSS, "
+            "a lower bound: memory freed by smaller batch sizes is reused unseen).",
         ]
         best = [(p.task, p.method, p.batch, _num(p.explanations_per_second), _ms(p.seconds), _ms(p.floor_seconds),
                  _ratio(p.ratio), _mib(p.peak_memory_mb), p.floor or "—", p.note) for p in self.best()]

@@ -28,8 +28,9 @@ def synchronize(device: torch.device | str | None = None) -> None:
 
 @dataclass(frozen=True)
 class Timing:
-    """The timed calls of one callable: wall ``seconds`` of each, and what its first timed call
-    returned (``result``) and allocated (``peak_memory_mb``, when asked for; see :mod:`xaibench.memory`)."""
+    """The timed calls of one callable: ``seconds`` of each, what its first timed call returned
+    (``result``), and the peak memory of its first call (``peak_memory_mb``, when asked for; see
+    :mod:`xaibench.memory` and :func:`interleaved`)."""
 
     seconds: tuple[float, ...]
     result: object = None
@@ -64,25 +65,31 @@ def interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int = 7, wa
         budget_s: stop after the first round that brings the timed seconds (all callables
             together) to ``budget_s`` or more; at least one round is always timed.
         before: called before every timed call, outside the clock (the runner reseeds there).
-        memory: measure the peak memory of each callable's first timed call.
+        memory: measure the peak memory of each callable's first call (the warm-up call when there is
+            one — on a CPU the first call at a size is the one whose allocations grow the process —
+            else the first timed call, whose time then includes the probe's small overhead).
         clock: :data:`CLOCKS`; the budget counts the same seconds.
     """
     now = perf_counter if clock == "wall" else process_time if clock == "process" else None
     if now is None:
         raise ValueError(f"clock must be one of {CLOCKS}, got {clock!r}")
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
+    peaks: dict[str, float | None] = dict.fromkeys(fns)
+    for round_ in range(warmup):
+        for name, fn in fns.items():
+            with PeakMemory(device or "cpu") if memory and round_ == 0 else nullcontext() as peak:
+                fn()
+            if peak is not None:
+                peaks[name] = peak.mib
     times: dict[str, list[float]] = {name: [] for name in fns}
     results: dict[str, object] = {}
-    peaks: dict[str, float | None] = {}
     spent = 0.0
     for round_ in range(max(1, repeats)):
         for name, fn in fns.items():
             if before is not None:
                 before()
             synchronize(device)
-            with PeakMemory(device or "cpu") if memory and round_ == 0 else nullcontext() as peak:
+            first = memory and round_ == 0 and warmup == 0
+            with PeakMemory(device or "cpu") if first else nullcontext() as peak:
                 start = now()
                 out = fn()
                 synchronize(device)
@@ -90,7 +97,9 @@ def interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int = 7, wa
             times[name].append(seconds)
             spent += seconds
             if round_ == 0:
-                results[name], peaks[name] = out, peak.mib if peak is not None else None
+                results[name] = out
+            if peak is not None:
+                peaks[name] = peak.mib
         if spent >= budget_s:
             break
     return {name: Timing(tuple(times[name]), results[name], peaks[name]) for name in fns}

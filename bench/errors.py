@@ -93,6 +93,10 @@ class WorkerCrashedError(XaiBenchError):
     """The worker process running a cell died (a crash, ``os._exit``, out of memory)."""
 
 
+class IsolationError(XaiBenchError):
+    """A cell or plugin that cannot be sent to a worker process (not picklable, or not importable there)."""
+
+
 class MutationError(XaiBenchError):
     """A method or metric modified the tensors it was given (inputs, background, attributions) in place."""
 

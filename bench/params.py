@@ -72,7 +72,7 @@ def validate_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe_error(error: Mapping[str, Any], *, key: str | None = None) -> str:
     """One pydantic error as ``n_steps must be greater than or equal to 1, got 0``."""
-    where = key if key is not None else ".".join(str(p) for p in error.get("loc", ())) or "value"
+    where = key if key is not None else key_path(error.get("loc", ())) or "value"
     kind, message = error.get("type"), str(error.get("msg", "is invalid"))
     if kind == "missing":
         return f"{where} is required"
@@ -83,6 +83,14 @@ def describe_error(error: Mapping[str, Any], *, key: str | None = None) -> str:
     else:
         return f"{where}: {message[:1].lower()}{message[1:]}, got {error.get('input')!r}"
     return f"{where} must be {expected}, got {error.get('input')!r}"
+
+
+def key_path(loc: tuple | list) -> str:
+    """``("methods", 0, "params")`` → ``methods[0].params``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _default(field: dataclasses.Field) -> Any:

@@ -205,7 +205,7 @@ class WorkerProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             message = self._receive(deadline)
-            if message is None:
+            if message in (_TIMEOUT, _GONE):
                 code = self._stop()
                 raise WorkerCrashedError(f"the worker process did not start ({_exit_text(code)}); run with "
                                          "--isolation none to see the error in this process")
@@ -239,8 +239,8 @@ class WorkerProcess:
             deadline = _deadline(timeout)
             while True:
                 message = self._receive(deadline)
-                if message is None:  # time is up, or the worker died
-                    timed_out = self.alive
+                if message in (_TIMEOUT, _GONE):
+                    timed_out = message is _TIMEOUT
                     code = self._stop()
                     exc = (CellTimeoutError(f"cell {cell.name} ran past its time limit of {timeout:g} s "
                                             f"({'explaining and scoring' if pending is not None else 'loading its task'}"
@@ -298,19 +298,19 @@ class WorkerProcess:
     def _send(self, message: tuple) -> None:
         self._conn.send_bytes(pickle.dumps(message))
 
-    def _receive(self, deadline: float | None) -> tuple | None:
-        """The next message, or ``None`` when ``deadline`` passed or the worker died."""
+    def _receive(self, deadline: float | None) -> tuple:
+        """The next message; ``_TIMEOUT`` when ``deadline`` passed first, ``_GONE`` when the worker died."""
         while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = _PARENT_POLL if deadline is None else min(_PARENT_POLL, max(0.0, deadline - time.monotonic()))
             try:
-                if self._conn.poll(wait if wait is None else min(wait, _PARENT_POLL)):
+                if self._conn.poll(wait):
                     return self._conn.recv()
             except (EOFError, OSError):
-                return None
-            if not self.alive and not self._conn.poll(0):
-                return None
+                return _GONE
+            if not self.alive:
+                return _GONE
             if deadline is not None and time.monotonic() >= deadline:
-                return None
+                return _TIMEOUT
 
     def _stop(self) -> int | None:
         """Kill the worker (if running); its exit code."""
@@ -324,6 +324,10 @@ class WorkerProcess:
             process.kill()
         process.join(5)
         return process.exitcode
+
+
+_TIMEOUT = ("<timeout>",)
+_GONE = ("<gone>",)
 
 
 def _deadline(timeout: float | None) -> float | None:

@@ -105,7 +105,8 @@ class ToyAllNaN(Metric):
 
 @dataclasses.dataclass(frozen=True)
 class ToySlow(Metric):
-    """Σ|φ| after sleeping ``delay`` seconds: spreads a run's records over time."""
+    """Σ|φ| + mean(background) after sleeping ``delay`` seconds: spreads a run's records over time,
+    and changes when the instances (through φ) or the background are edited."""
 
     name: ClassVar[str] = "toy_slow"
     category: ClassVar[str] = "complexity"
@@ -115,7 +116,7 @@ class ToySlow(Metric):
 
     def __call__(self, task, x, attributions, method, *, seed=0):
         time.sleep(self.delay)
-        return attributions.abs().reshape(len(x), -1).sum(1)
+        return attributions.abs().reshape(len(x), -1).sum(1) + task.background.mean()
 
 
 METHODS = (ToyHang, ToyExit, ToyCrash, ToyMutateInput, ToyMutateBackground)

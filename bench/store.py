@@ -35,6 +35,7 @@ import platform
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -485,14 +486,20 @@ def _os_error(exc: OSError, path: Path, doing: str) -> ResultsError:
     return ResultsError(f"{doing} {path} failed: {exc.strerror or exc}")
 
 
-def _owner(directory: Path) -> str:
-    try:
-        owner = json.loads((directory / OWNER).read_text(encoding="utf-8"))
-        command = " ".join(owner.get("command_line") or [])
-        return (f"process {owner['pid']} on {owner.get('host', '?')} (since {owner.get('since', '?')}"
-                f"{': ' + command if command else ''})")
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+def _owner(directory: Path, wait: float = 1.0) -> str:
+    """Who holds the folder's lock, from the file it writes right after taking it (waited for
+    ``wait`` seconds: a process that has just taken the lock may not have written it yet)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            owner = json.loads((directory / OWNER).read_text(encoding="utf-8"))
+            command = " ".join(owner.get("command_line") or [])
+            return (f"process {owner['pid']} on {owner.get('host', '?')} (since {owner.get('since', '?')}"
+                    f"{': ' + command if command else ''})")
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "another process"
+            time.sleep(0.02)
 
 
 # -- provenance -----------------------------------------------------------------------------------

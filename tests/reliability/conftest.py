@@ -64,16 +64,26 @@ def comparable(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in drop}
 
 
-def fork_cli(*args: str) -> int:
-    """``xaibench ARGS`` in a forked child of this process (plugins already registered); its pid."""
+def fork_cli(*args: str, stderr: Path | None = None) -> int:
+    """``xaibench ARGS`` in a forked child of this process (plugins already registered); its pid.
+    ``stderr``: a file that receives the child's standard error."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 70
         try:
+            if stderr is not None:
+                fd = os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(fd, 2)
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
             from xaibench.cli import main
 
             code = main(list(args))
         finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001
+                    pass
             os._exit(code)
     return pid
 

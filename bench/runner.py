@@ -71,7 +71,7 @@ def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool =
                          versions=versions(), retrain=retrain, warmup=warmup)
     executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout)
     with terminated_as_interrupt(), RunStore.open(out, manifest(plan, context, backend, isolation), resume=resume) as store:
-        done = store.done_keys() if resume else frozenset()
+        done = store.done
         cells = [Cell(t, m, plan.metrics, s, context) for t in plan.tasks for m in plan.methods for s in plan.seeds]
         written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
         from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end

@@ -65,6 +65,8 @@ class RunStore:
         self.manifest_path = self.directory / MANIFEST
         self._lock = None
         self._fd: int | None = None
+        self.done: frozenset[str] = frozenset()
+        """Keys a resumed run skips (see :meth:`done_keys`), read once by :meth:`open`."""
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -74,8 +76,9 @@ class RunStore:
         A new run needs a folder without records (it is created if missing). ``resume`` needs a
         folder that exists; when it has a manifest, the suite in ``manifest`` must be the one it
         records (name, version, SHA-256), and the manifest keeps the original plan with this
-        resumption appended to its ``resumed`` list; a torn last record is removed. Nothing is
-        written when any check fails. Close the store (or use it in a ``with``) to unlock.
+        resumption appended to its ``resumed`` list; every record is read and checked once (the
+        keys done are kept in :attr:`done`), and a torn last record is removed. Nothing is written
+        when any check fails. Close the store (or use it in a ``with``) to unlock.
         """
         store = cls(directory)
         store._check_folder(resume=resume)
@@ -99,6 +102,7 @@ class RunStore:
                 manifest = previous
             elif not resume:
                 store._check_no_records()
+            store.done = store.done_keys() if resume else frozenset()  # every record read and checked first
             store._remove_stale_temporaries()
             store.discard_torn_tail()
             _atomic_write(store.manifest_path, json.dumps(jsonable(manifest), indent=1, sort_keys=True) + "\n")
@@ -136,6 +140,8 @@ class RunStore:
         where = self.directory
         if where.exists() and not where.is_dir():
             raise ResultsError(f"--out {where} is a file, not a folder; choose a folder path for the run")
+        if self.records_path.is_dir():
+            raise RecordsError(f"{self.records_path} is a folder, not a records file: rename or remove it")
         if resume and not where.is_dir():
             raise ResultsError(f"--out {where} does not exist, so there is no run to resume; start one with "
                                f"`xaibench run --suite NAME --out {where}`")
@@ -387,7 +393,7 @@ def _record_types() -> dict[str, Any]:
 def records_file(path: str | Path) -> Path:
     """The ``records.jsonl`` that ``path`` names (itself, or inside a run folder), checked to be a readable file."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and path.name != RECORDS:
         if not (path / RECORDS).exists() and (path / MANIFEST).is_file():
             raise ResultsError(f"{path} is a run folder with no records yet (nothing has finished); resume it with "
                                f"`xaibench run --resume --out {path}`")

@@ -484,6 +484,8 @@ def _os_error(exc: OSError, path: Path, doing: str) -> ResultsError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ResultsError(f"permission denied while {doing} {path} ({exc.strerror}); choose a folder you can "
                             "write to, or fix its permissions")
+    if exc.errno == errno.ENOTDIR:
+        return ResultsError(f"{doing} {path} failed: a part of that path is a file, not a folder; choose another path")
     if exc.errno == errno.EISDIR:
         return ResultsError(f"{path} is a folder; {doing} needs a file path there")
     return ResultsError(f"{doing} {path} failed: {exc.strerror or exc}")

@@ -13,6 +13,7 @@ catch exceptions, ``SystemExit`` and in-place edits of inputs or attributions
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -62,7 +63,7 @@ class LocalBackend(Backend):
         worker, release = acquire_worker()
         try:
             worker.prepare(WorkerSetup(runtime_plugins(), frozenset(done),
-                                       logging.getLogger("xaibench").getEffectiveLevel()))
+                                       logging.getLogger("xaibench").getEffectiveLevel(), tuple(sys.path)))
             for cell in cells:
                 for record in worker.run(cell, self.cell_timeout):
                     on_record(record)

@@ -1,9 +1,11 @@
 """Cells in a worker process: a time limit per cell, and plugin crashes contained.
 
 The driver (the process running :func:`xaibench.runner.run_plan`) alone writes the run folder; a
-worker only computes. :class:`WorkerProcess` starts a worker (``multiprocessing`` *spawn*: a fresh
-interpreter, safe with CUDA and with thread pools), sends it one cell at a time and receives the
-cell's records as each metric finishes. The worker stays up between cells, and between runs in
+worker only computes. :class:`WorkerProcess` starts a worker — a fresh interpreter running
+:func:`main` in its own session, talking over a socket pair (safe with
+CUDA and thread pools, and, unlike ``multiprocessing``'s spawn, it never re-runs the user's main
+script, so a script that calls ``xaibench.run`` needs no ``if __name__ == "__main__"`` guard) —
+sends it one cell at a time and receives the cell's records as each metric finishes. The worker stays up between cells, and between runs in
 the same process, so its caches stay warm (a model loads once per task, the interpreter and torch
 start once); it is replaced only after a time limit or a crash.
 
@@ -13,9 +15,8 @@ start once); it is replaced only after a time limit or a crash.
   become ``CellTimeoutError`` records; the next cell starts a new worker.
 * **Crashes.** A worker that dies (a segfault, ``os._exit``, the out-of-memory killer) gives
   ``WorkerCrashedError`` records in the same way, and the run goes on.
-* **Signals.** The worker ignores SIGINT and runs in its own process group, so Ctrl-C reaches
-  only the driver, which stops the worker; a worker whose driver died exits by itself within a
-  second.
+* **Signals.** The worker ignores SIGINT and runs in its own session, so Ctrl-C reaches only
+  the driver, which stops the worker; a worker whose driver died exits by itself within a second.
 * **Plugins.** Cells travel by pickle: built-in and entry-point plugins are found by the worker's
   own registries; plugins registered at run time (a test's or a script's ``@register_method``
   classes) are sent by reference (module and class name), so they must be importable — a class
@@ -36,10 +37,12 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Container, Iterator
@@ -63,6 +66,8 @@ class WorkerSetup:
     plugins: tuple[tuple[str, str, bytes], ...] = ()
     done: frozenset[str] = frozenset()
     log_level: int = logging.INFO
+    sys_path: tuple[str, ...] = ()
+    """The driver's import path, so that run-time plugins import in the worker as they did there."""
 
 
 def runtime_plugins() -> tuple[tuple[str, str, bytes], ...]:
@@ -110,11 +115,17 @@ def run_cell(cell: Cell, done: Container[str], emit: Callable[[tuple], None]) ->
         emit(("record", record))
 
 
+def main() -> None:
+    """The worker process (``python -c "from xaibench.backends.worker import main; main()" FD``):
+    serve the driver on the socket ``FD``."""
+    from multiprocessing.connection import Connection  # noqa: PLC0415
+
+    serve(Connection(int(sys.argv[1])))
+
+
 def serve(conn) -> None:
-    """The worker's main loop (the target of the spawned process)."""
-    if hasattr(os, "setpgrp"):
-        os.setpgrp()  # Ctrl-C in a terminal signals the driver's group, not the worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """The worker's main loop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     _exit_with_parent(os.getppid())
     lock = threading.Lock()
 
@@ -140,6 +151,7 @@ def serve(conn) -> None:
         if kind == "setup":
             setup: WorkerSetup = message[1]
             logging.getLogger("xaibench").setLevel(setup.log_level)
+            sys.path[:0] = [p for p in setup.sys_path if p not in sys.path]
             done = setup.done
             emit(("ready", install_plugins(setup.plugins)))
         elif kind == "cell":
@@ -190,7 +202,7 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int | None:
@@ -283,17 +295,24 @@ class WorkerProcess:
                 self._send(("stop",))
             except (OSError, ValueError):
                 pass
-            self._process.join(2)
+            try:
+                self._process.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
         self._stop()
 
     # -- internals -------------------------------------------------------------------------------
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child,), name="xaibench-worker", daemon=True)
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
+        from multiprocessing.connection import Connection  # noqa: PLC0415
+
+        if sys.platform == "win32":  # pragma: no cover - no descriptor passing
+            raise IsolationError("worker processes need a POSIX system (Linux, macOS); run with --isolation none")
+
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            command = [sys.executable, "-c", "from xaibench.backends.worker import main; main()", str(theirs.fileno())]
+            self._process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), start_new_session=True)
+            self._conn = Connection(ours.detach())
 
     def _send(self, message: tuple) -> None:
         self._conn.send_bytes(pickle.dumps(message))
@@ -320,10 +339,12 @@ class WorkerProcess:
             self._conn = None
         if process is None:
             return None
-        if process.is_alive():
+        if process.poll() is None:
             process.kill()
-        process.join(5)
-        return process.exitcode
+        try:
+            return process.wait(5)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 _TIMEOUT = ("<timeout>",)

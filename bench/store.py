@@ -82,15 +82,11 @@ class RunStore:
         """
         store = cls(directory)
         store._check_folder(resume=resume)
-        if resume and store.manifest_path.exists():
-            check_same_suite(store.manifest(), manifest, store.directory)  # before locking: a failed resume writes nothing
-        elif not resume:
-            store._check_no_records()
         try:
             store.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _os_error(exc, store.directory, "creating the run folder") from None
-        store._acquire()
+        store._acquire()  # first: "in use by process N" is the news a second writer needs
         try:
             if resume and store.manifest_path.exists():
                 previous = store.manifest()
@@ -107,7 +103,7 @@ class RunStore:
             store.discard_torn_tail()
             _atomic_write(store.manifest_path, json.dumps(jsonable(manifest), indent=1, sort_keys=True) + "\n")
         except BaseException:
-            store.close()
+            store.close()  # unlocks, and removes the owner file: a failed open leaves the folder as it was
             raise
         return store
 

@@ -113,3 +113,21 @@ def test_a_metric_returning_only_nan_is_an_error_record(tmp_path):
     assert (nan["status"], nan["error_type"]) == ("error", "MetricValueError")
     assert "no finite value" in nan["error"] and nan["value"] is None
     assert records["toy_exact"]["toy_gt_error"]["status"] == "ok"
+
+
+def test_a_script_without_a_main_guard_runs_in_a_worker(tmp_path):
+    """The worker is a fresh interpreter that never imports the user's main script (unlike
+    multiprocessing's spawn), so a plain script calling ``xaibench.run`` works as written."""
+    import subprocess
+    import sys
+
+    from .conftest import TESTS
+
+    suite = write_suite(tmp_path, SUITE.format(methods='"toy_exact"', metrics='"toy_gt_error"', timeout=60))
+    script = tmp_path / "plain.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom harness import toys\ntoys.register_all()\n"
+                      f"import xaibench\nframe = xaibench.run({str(suite)!r}, out={str(tmp_path / 'run')!r}, "
+                      "progress=False)\nprint(sorted(set(frame.status)))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ok']"

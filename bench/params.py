@@ -11,8 +11,9 @@ with ``typing.Annotated`` and annotated_types (which pydantic enforces)::
     subset_fraction: Annotated[float, Gt(0), Le(1)] = 0.25
     baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
 
-Floats must be finite (TOML's ``inf`` and ``nan`` are refused). Unknown parameter names are refused with the valid ones listed. Checks that tie several fields
-together stay in the class's ``__post_init__``.
+Floats must be finite (TOML's ``inf`` and ``nan`` are refused). Unknown parameter names are
+refused with the valid ones listed. Checks that tie several fields together stay in the class's
+``__post_init__``.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool =
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
                          versions=versions(), retrain=retrain, warmup=warmup)
     executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout)
-    with terminated_as_interrupt(), RunStore.open(out, manifest(plan, context, backend, isolation), resume=resume) as store:
+    described = manifest(plan, context, backend, isolation)
+    with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
         done = store.done
         cells = [Cell(t, m, plan.metrics, s, context) for t in plan.tasks for m in plan.methods for s in plan.seeds]
         written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)

@@ -272,7 +272,8 @@ def check_same_suite(previous: Mapping[str, Any], manifest: Mapping[str, Any], d
                 f"{directory} holds a run of suite {old.get('name')!r} version {old.get('version')!r}; the suite given "
                 f"now differs in its {what} ({old.get(field)!r} then, {new.get(field)!r} now), and one folder never "
                 f"mixes suites. Resume it with its own suite (`xaibench run --resume --out {directory}`), or start "
-                f"a new folder: `xaibench run --suite {new.get('source') or new.get('name') or 'NAME'} --out NEW_FOLDER`")
+                f"a new folder: `xaibench run --suite {new.get('source') or new.get('name') or 'NAME'} "
+                "--out NEW_FOLDER`")
 
 
 # -- reading records, streamed ----------------------------------------------------------------
@@ -356,7 +357,8 @@ def _validator():
     from pydantic import ConfigDict, TypeAdapter  # noqa: PLC0415
     from typing_extensions import NotRequired, Required, TypedDict  # noqa: PLC0415
 
-    spec = {name: (Required if name in ("key", "status") else NotRequired)[kind] for name, kind in _record_types().items()}
+    spec = {name: (Required if name in ("key", "status") else NotRequired)[kind]
+            for name, kind in _record_types().items()}
     schema = TypedDict("Record", spec)  # type: ignore[operator]
     schema.__pydantic_config__ = ConfigDict(strict=True, extra="allow")  # type: ignore[attr-defined]
     return TypeAdapter(schema).validate_json

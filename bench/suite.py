@@ -3,10 +3,12 @@
 Built-in suites ship in ``xaibench/suites/*.toml`` (``xaibench list suites``); ``--suite PATH``
 takes a user's file. Parsing (:func:`load_suite`) needs no torch and no registries; it checks
 every key's type and range against the schema in :mod:`xaibench.suite_schema` and reports every
-problem as a :class:`~xaibench.errors.SuiteError` naming the file, the key and what is expected. :func:`resolve` then checks every name against the registries
-(unknown names answered with "did you mean …"), instantiates methods and metrics with their
-params (bad params are caught here), expands task cross-products, applies command-line
-selections and returns a :class:`Plan` — all before any data is loaded.
+problem as a :class:`~xaibench.errors.SuiteError` naming the file, the key and what is expected.
+:func:`resolve` then checks every name against the registries (unknown names answered with "did
+you mean …"), instantiates methods and metrics with their params (checked by type and range,
+:mod:`xaibench.params`), expands task cross-products, applies command-line selections and returns
+a :class:`Plan` — all before any data is loaded. :func:`replay` rebuilds the plan a run folder
+recorded, for resuming.
 
 Schema (top-level keys must come before the first ``[[tasks]]`` table, as TOML requires)::
 
@@ -142,7 +144,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
     path = Path(text_form)
     if path.suffix == ".toml" or path.exists() or any(sep in text_form for sep in ("/", "\\")):
         if path.is_dir():
-            raise SuiteError(f"suite file {text_form} is a folder; give a path to a .toml file or a built-in suite name")
+            raise SuiteError(f"suite file {text_form} is a folder; give a path to a .toml file or a built-in "
+                             "suite name")
         if not path.is_file():
             raise SuiteError(f"suite file {text_form} does not exist; "
                              "give a path to a .toml file or a built-in suite name (`xaibench list suites`)")

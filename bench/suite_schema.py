@@ -235,8 +235,9 @@ def check_settings(**values: Any) -> Settings:
         for error in exc.errors():
             loc = _schema_loc(error["loc"])
             name = str(loc[0]) if loc else "seeds"
-            lines.append(f"{OPTION.get(name, name)} {values.get(name)!r}: expected {EXPECTED.get(name, 'a valid value')}, "
-                         f"e.g. {EXAMPLE.get(name, '')}")
+            expected = EXPECTED.get(name, "a valid value")
+            example = EXAMPLE.get(name, "")
+            lines.append(f"{OPTION.get(name, name)} {values.get(name)!r}: expected {expected}, e.g. {example}")
         raise InvalidParameterError("; ".join(dict.fromkeys(lines))) from None
 
 

@@ -24,8 +24,8 @@ from torch import Tensor
 
 from xaibench.errors import NotApplicableError
 from xaibench.method import Method, register_method
-from xaibench.task import Task
 from xaibench.params import Ge
+from xaibench.task import Task
 
 from ._coalitions import check_parameters, game_values, reference_rows
 

@@ -2,12 +2,12 @@
 
 The driver (the process running :func:`xaibench.runner.run_plan`) alone writes the run folder; a
 worker only computes. :class:`WorkerProcess` starts a worker — a fresh interpreter running
-:func:`main` in its own session, talking over a socket pair (safe with
-CUDA and thread pools, and, unlike ``multiprocessing``'s spawn, it never re-runs the user's main
-script, so a script that calls ``xaibench.run`` needs no ``if __name__ == "__main__"`` guard) —
-sends it one cell at a time and receives the cell's records as each metric finishes. The worker stays up between cells, and between runs in
-the same process, so its caches stay warm (a model loads once per task, the interpreter and torch
-start once); it is replaced only after a time limit or a crash.
+:func:`main` in its own session, talking over a socket pair (safe with CUDA and thread pools,
+and, unlike ``multiprocessing``'s spawn, it never re-runs the user's main script, so a script
+that calls ``xaibench.run`` needs no ``if __name__ == "__main__"`` guard) — sends it one cell at
+a time and receives the cell's records as each metric finishes. The worker stays up between
+cells, and between runs in the same process, so its caches stay warm (a model loads once per
+task, the interpreter and torch start once); it is replaced only after a time limit or a crash.
 
 * **Time limit.** A cell may take ``cell_timeout`` seconds to load its task and again
   ``cell_timeout`` seconds to explain and score (0: no limit). Past it the worker is killed
@@ -254,9 +254,9 @@ class WorkerProcess:
                 if message in (_TIMEOUT, _GONE):
                     timed_out = message is _TIMEOUT
                     code = self._stop()
-                    exc = (CellTimeoutError(f"cell {cell.name} ran past its time limit of {timeout:g} s "
-                                            f"({'explaining and scoring' if pending is not None else 'loading its task'}"
-                                            "); its worker was stopped. Allow more with --cell-timeout SECONDS "
+                    phase = "explaining and scoring" if pending is not None else "loading its task"
+                    exc = (CellTimeoutError(f"cell {cell.name} ran past its time limit of {timeout:g} s ({phase}); "
+                                            "its worker was stopped. Allow more with --cell-timeout SECONDS "
                                             "(or cell_timeout in the suite)") if timed_out else
                            WorkerCrashedError(f"the worker process running cell {cell.name} died "
                                               f"({_exit_text(code)}); the run goes on with a new worker"))

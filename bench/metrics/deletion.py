@@ -36,8 +36,8 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
-from xaibench.rng import derived_seed
 from xaibench.params import Ge, Gt, OneOf
+from xaibench.rng import derived_seed
 
 from ._removal import (
     STRATEGIES,

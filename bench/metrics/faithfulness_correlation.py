@@ -10,9 +10,9 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.params import Ge, Gt, OneOf
 from xaibench.rng import derived_seed, generator
 from xaibench.tensorstats import pearson
-from xaibench.params import Ge, Gt, OneOf
 
 from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 

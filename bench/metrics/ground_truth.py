@@ -24,8 +24,8 @@ from torch import Tensor
 
 from xaibench.errors import NotApplicableError, ShapeError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.tensorstats import rankdata, spearman
 from xaibench.params import Gt
+from xaibench.tensorstats import rankdata, spearman
 
 from ._perturb import player_scores, resolve_k
 

@@ -10,8 +10,8 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.rng import derived_seed, generator
 from xaibench.params import Gt, OneOf
+from xaibench.rng import derived_seed, generator
 
 from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 

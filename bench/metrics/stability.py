@@ -33,9 +33,9 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Gt
 from xaibench.rng import derived_seed
 from xaibench.tensorstats import jaccard, topk_mask
-from xaibench.params import Gt
 
 from ._perturb import NOISES, flat_norm, input_noise, player_scores, rank_similarity, reexplain, resolve_k
 

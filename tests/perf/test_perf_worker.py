@@ -31,6 +31,7 @@ def measure() -> dict:
     """Milliseconds per cell in-process and in the worker (medians of alternating rounds), worker start."""
     sys.path.insert(0, str(TESTS))
     from harness import toys
+
     from xaibench.backends.cell import Cell, RunContext
     from xaibench.backends.local import LocalBackend
     from xaibench.backends.worker import WorkerSetup, acquire_worker, runtime_plugins
@@ -64,7 +65,8 @@ def measure() -> dict:
     median = {k: statistics.median(v) for k, v in times.items()}
     return {"cells": N_CELLS, "rounds": ROUNDS, "in_process_ms_per_cell": round(median["none"], 2),
             "worker_ms_per_cell": round(median["process"], 2),
-            "overhead_ms_per_cell": round(median["process"] - median["none"], 2), "worker_start_s": round(cold_start, 2)}
+            "overhead_ms_per_cell": round(median["process"] - median["none"], 2),
+            "worker_start_s": round(cold_start, 2)}
 
 
 def run_measure() -> dict:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from harness import toys
+
 from reliability import faults
 from xaibench.records import TIMING_FIELDS
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from harness import toys
+
 from reliability import faults
 from reliability.conftest import N_RECORDS, SUITE
 from xaibench.cli import main

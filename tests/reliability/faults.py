@@ -14,8 +14,8 @@ import time
 from typing import ClassVar
 
 import torch
-
 from harness.toys import ToyExact
+
 from xaibench.method import Method, register_method
 from xaibench.metric import Metric, register_metric
 from xaibench.registries import methods, metrics

@@ -160,8 +160,8 @@ def test_suite_names_cannot_escape_the_runs_folder(tmp_path, capsys, monkeypatch
 
 # -- exit status ------------------------------------------------------------------------------------
 def test_a_run_in_which_every_cell_failed_exits_non_zero(tmp_path, capsys):
-    path = write_suite(tmp_path, SUITE.replace('methods = ["toy_exact", { name = "toy_noisy", params = { scale = 0.25 } }]',
-                                               'methods = ["toy_exit", "toy_boom"]'))
+    methods = 'methods = ["toy_exact", { name = "toy_noisy", params = { scale = 0.25 } }]'
+    path = write_suite(tmp_path, SUITE.replace(methods, 'methods = ["toy_exit", "toy_boom"]'))
     code, _, err = cli(capsys, "run", "--suite", str(path), "--out", str(tmp_path / "failed"), "--quiet",
                        "--isolation", "none")
     assert code == 1 and "every cell failed (30 error records, none ok)" in err, err

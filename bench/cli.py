@@ -180,11 +180,11 @@ def _seeds(text: str | None) -> list[int] | None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from .store import atomic_write, records_file  # noqa: PLC0415
+    from .store import atomic_write  # noqa: PLC0415
     from .tables import leaderboard  # noqa: PLC0415
 
     for source in args.runs:
-        _check_records_source(source, records_file)
+        _check_records_source(source)
     text = leaderboard(args.runs, args.format)
     if args.output:
         atomic_write(args.output, text if text.endswith("\n") else text + "\n")
@@ -193,11 +193,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_records_source(source: str, records_file: Callable) -> None:
+def _check_records_source(source: str) -> None:
     """A run folder or a records file (its first record is read now, so that another kind of file
     is refused with a clear message, not rendered as an empty leaderboard)."""
     from .errors import RecordsError, ResultsError  # noqa: PLC0415
-    from .store import read_records  # noqa: PLC0415
+    from .store import read_records, records_file  # noqa: PLC0415
 
     path = records_file(source)
     try:

@@ -184,7 +184,7 @@ class RunStore:
 
     def iter_records(self, fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         """Records streamed from ``records.jsonl``; none when it does not exist yet."""
-        if not self.records_path.exists() and not self.records_path.is_symlink():
+        if not self.records_path.exists():
             return iter(())
         return read_records(self.records_path, fields)
 

@@ -79,7 +79,7 @@ def run_standard_slice(device: str, tasks: str, n_instances: int, out: Path) -> 
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     (out / "standard-slice.txt").write_text(f"$ {' '.join(command)}\n\n{done.stdout}\n{done.stderr}")
-    return done.returncode, seconds, " ".join(command[3:])
+    return done.returncode, seconds, " ".join(["xaibench", *command[3:]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.standard_tasks:
         code, seconds, command = run_standard_slice(device, args.standard_tasks, args.standard_instances, out)
-        steps.append(f"- standard suite slice (`xaibench {command}`): {seconds:.0f} s wall, exit {code} "
+        steps.append(f"- standard suite slice (`{command}`): {seconds:.0f} s wall, exit {code} "
                      "(standard-slice.txt, standard-slice/)")
         status |= int(code != 0)
         print(steps[-1], flush=True)

@@ -10,7 +10,8 @@ For every (method, task) and batch size ``B`` (instances per ``explain`` call), 
 * explanations per second = ``B / median``; **× floor** (the efficiency column) = method median /
   floor median, 1.00 meaning no cost beyond the model's own passes; peak memory of the method's
   first call at that batch size (the warm-up; :mod:`xaibench.memory`);
-* the **best batch size** of a pair is the one with the most explanations per second.
+* the **best batch size** of a pair is the one with the most explanations per second. A batch size
+  above the task's number of instances is measured once at all of them.
 
 A pass that fails (out of memory even after :mod:`xaibench.chunking` halved it, or any error) ends
 that pair's sweep with the error in the note; so does a batch size whose call would take longer
@@ -183,9 +184,11 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
             note = f"not run: about {expected:.0f} s a call expected, over the {max_call_s:g} s limit"
             points.append(Point(label, task.name, batch, note=note))
             break
-        if batch > len(task.inputs):
-            points.append(Point(label, task.name, batch, note=f"skipped: the task has {len(task.inputs)} instances"))
-            break
+        capped = ""
+        if batch > len(task.inputs):  # the largest batch: every instance the task has, once
+            if points and points[-1].batch >= len(task.inputs):
+                break
+            batch, capped = len(task.inputs), f"all {len(task.inputs)} instances of the task"
         x = task.inputs[:batch]
         try:
             fns = {"method": lambda x=x: method.explain(task, x, seed=seed)}
@@ -198,7 +201,7 @@ def measure_pair(method: "Method", label: str, task: "Task", batch_sizes: Sequen
             break
         ours, floor = timed["method"], timed.get("floor")
         point = Point(label, task.name, batch, ours.median, floor.median if floor else None,
-                      spec.describe() if spec else "", ours.peak_memory_mb, ours.repeats)
+                      spec.describe() if spec else "", ours.peak_memory_mb, ours.repeats, capped)
         points.append(point)
         log.info("%s × %s, batch %d: %s expl/s, × floor %s", task.name, label, batch,
                  _num(point.explanations_per_second), _ratio(point.ratio))

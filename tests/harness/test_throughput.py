@@ -115,14 +115,17 @@ def test_sweep_points_best_and_stopping_rules():
     task = mlp_task(6, n_instances=8)
     points = measure_pair(get_method("integrated_gradients", n_steps=4), "ig", task, [1, 2, 8, 16],
                           repeats=2, budget_s=60, max_call_s=60)
-    assert [p.batch for p in points] == [1, 2, 8, 16]
-    assert points[-1].seconds is None and "has 8 instances" in points[-1].note  # more than the task has: stop
-    for p in points[:3]:
+    assert [p.batch for p in points] == [1, 2, 8]  # 16 > the 8 instances: measured at 8, once
+    points += measure_pair(get_method("integrated_gradients", n_steps=4), "ig", task, [4, 12, 16], repeats=1,
+                           budget_s=60, max_call_s=60)
+    assert [p.batch for p in points[3:]] == [4, 8] and points[-1].note == "all 8 instances of the task"
+    points = points[:3]
+    for p in points:
         assert p.repeats == 2 and p.explanations_per_second == pytest.approx(p.batch / p.seconds)
         assert p.ratio == pytest.approx(p.seconds / p.floor_seconds) and p.floor == "4 rows, forward+backward"
     sweep = Sweep("cpu", "test cpu", "xaibench throughput --methods ig", {"warmup": 1, "repeats": 2, "budget_s": 60},
                   points)
-    assert sweep.best() == [max(points[:3], key=lambda p: p.explanations_per_second)]
+    assert sweep.best() == [max(points, key=lambda p: p.explanations_per_second)]
     text = sweep.markdown()
     assert "Reproduce: `xaibench throughput --methods ig`" in text and "| × floor" in text and "test cpu" in text
     assert ratio_summary(sweep, 1e9)[0].endswith("within target")

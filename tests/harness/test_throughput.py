@@ -41,6 +41,21 @@ def image_task():
     return task_from_function(lambda z: torch.tanh((z * w).flatten(1)).sum(1), x, kind="image", background=x)
 
 
+def stand_in(explain):
+    """A method-like object whose ``explain(task, x)`` is ``explain(x)`` (no floor: family "control")."""
+
+    class StandIn:
+        name, family = "stand_in", "control"
+
+        def check(self, task):
+            pass
+
+        def explain(self, task, x, *, seed=0):
+            return explain(x)
+
+    return StandIn()
+
+
 CASES = {  # method name → (params, task maker)
     "saliency": ({}, lambda: mlp_task(6, n_instances=3)),
     "integrated_gradients": ({"n_steps": 7}, lambda: mlp_task(6, n_instances=3)),
@@ -134,18 +149,12 @@ def test_sweep_points_best_and_stopping_rules():
 
 
 def test_a_failing_batch_ends_the_pairs_sweep():
-    class Fragile:
-        name, family = "fragile", "control"
+    def fragile(x):
+        if len(x) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+        return torch.zeros_like(x)
 
-        def check(self, task):
-            pass
-
-        def explain(self, task, x, *, seed=0):
-            if len(x) > 2:
-                raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
-            return torch.zeros_like(x)
-
-    points = measure_pair(Fragile(), "fragile", mlp_task(6, n_instances=8), [1, 2, 4, 8], repeats=1, budget_s=1,
+    points = measure_pair(stand_in(fragile), "fragile", mlp_task(6, n_instances=8), [1, 2, 4, 8], repeats=1, budget_s=1,
                           max_call_s=60)
     assert [p.batch for p in points] == [1, 2, 4] and points[-1].note.startswith("OutOfMemoryError: CUDA out of memory")
     assert points[0].floor_seconds is None and points[0].ratio is None
@@ -161,36 +170,24 @@ def test_a_batch_expected_to_exceed_the_call_limit_is_not_run(monkeypatch):
     """A fake clock: a call takes 1 s per instance. With a 5 s limit, batch 4 runs (4 s expected), batch 8 does not."""
     clock, calls = [0.0], []
 
-    class Slow:
-        name, family = "slow", "control"
-
-        def check(self, task):
-            pass
-
-        def explain(self, task, x, *, seed=0):
-            calls.append(len(x))
-            clock[0] += len(x)
-            return torch.zeros_like(x)
+    def slow(x):
+        calls.append(len(x))
+        clock[0] += len(x)
+        return torch.zeros_like(x)
 
     monkeypatch.setattr(timing, "perf_counter", lambda: clock[0])
-    points = measure_pair(Slow(), "slow", mlp_task(6, n_instances=8), [1, 4, 8], repeats=1, budget_s=100, max_call_s=5)
+    points = measure_pair(stand_in(slow), "slow", mlp_task(6, n_instances=8), [1, 4, 8], repeats=1, budget_s=100, max_call_s=5)
     assert [(p.batch, p.seconds) for p in points] == [(1, 1.0), (4, 4.0), (8, None)]
     assert points[-1].note == "not run: about 8 s a call expected, over the 5 s limit" and 8 not in calls
 
 
 @pytest.mark.skipif(rss_bytes() is None, reason="RSS is not readable on this platform")
 def test_peak_memory_is_that_of_the_first_call_at_a_batch_size():
-    class Hungry:
-        name, family = "hungry", "control"
+    def hungry(x):
+        block = torch.ones(len(x) * 16 * 1024 * 1024)  # 64 MiB per instance, touched
+        return torch.zeros_like(x) + block[:1]
 
-        def check(self, task):
-            pass
-
-        def explain(self, task, x, *, seed=0):
-            block = torch.ones(len(x) * 16 * 1024 * 1024)  # 64 MiB per instance, touched
-            return torch.zeros_like(x) + block[:1]
-
-    points = measure_pair(Hungry(), "h", mlp_task(6, n_instances=4), [2], repeats=2, budget_s=100, max_call_s=60)
+    points = measure_pair(stand_in(hungry), "h", mlp_task(6, n_instances=4), [2], repeats=2, budget_s=100, max_call_s=60)
     assert points[0].peak_memory_mb >= 100  # 128 MiB allocated in the first (warm-up) call
 
 
@@ -232,18 +229,12 @@ def test_process_clock_counts_cpu_seconds(monkeypatch):
     """``--clock process`` times with ``time.process_time``: a method that sleeps costs (almost) nothing."""
     import time
 
-    class Sleepy:
-        name, family = "sleepy", "control"
+    def sleepy(x):
+        time.sleep(0.05)
+        return torch.zeros_like(x)
 
-        def check(self, task):
-            pass
-
-        def explain(self, task, x, *, seed=0):
-            time.sleep(0.05)
-            return torch.zeros_like(x)
-
-    wall, = measure_pair(Sleepy(), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60)
-    cpu, = measure_pair(Sleepy(), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60, clock="process")
+    wall, = measure_pair(stand_in(sleepy), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60)
+    cpu, = measure_pair(stand_in(sleepy), "s", mlp_task(6), [1], repeats=1, budget_s=1, max_call_s=60, clock="process")
     assert wall.seconds >= 0.05 > 10 * cpu.seconds
 
 

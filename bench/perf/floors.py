@@ -115,7 +115,8 @@ def bare_passes(task: "Task", x: Tensor, spec: FloorSpec) -> Callable[[], None]:
         sigma = spec.noise_stdev if spec.noise_stdev is not None else spec.noise_level * (flat.amax(1) - flat.amin(1))
         g = torch.Generator(device=x.device).manual_seed(0)
         noise = torch.randn(flat.shape, generator=g, device=x.device, dtype=x.dtype)
-        rows = (flat + noise * torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)).reshape(rows.shape)
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
+        rows = (flat + noise * sigma).reshape(rows.shape)
     bound = task.bind(rows)
     sizes = [min(chunk, n_rows - start) for start in range(0, n_rows, chunk)]
     parts = {size: (rows[:size], bound.rows(slice(0, size))) for size in set(sizes)}

@@ -176,7 +176,8 @@ def test_a_batch_expected_to_exceed_the_call_limit_is_not_run(monkeypatch):
         return torch.zeros_like(x)
 
     monkeypatch.setattr(timing, "perf_counter", lambda: clock[0])
-    points = measure_pair(stand_in(slow), "slow", mlp_task(6, n_instances=8), [1, 4, 8], repeats=1, budget_s=100, max_call_s=5)
+    points = measure_pair(stand_in(slow), "slow", mlp_task(6, n_instances=8), [1, 4, 8], repeats=1, budget_s=100,
+                          max_call_s=5)
     assert [(p.batch, p.seconds) for p in points] == [(1, 1.0), (4, 4.0), (8, None)]
     assert points[-1].note == "not run: about 8 s a call expected, over the 5 s limit" and 8 not in calls
 
@@ -187,7 +188,8 @@ def test_peak_memory_is_that_of_the_first_call_at_a_batch_size():
         block = torch.ones(len(x) * 16 * 1024 * 1024)  # 64 MiB per instance, touched
         return torch.zeros_like(x) + block[:1]
 
-    points = measure_pair(stand_in(hungry), "h", mlp_task(6, n_instances=4), [2], repeats=2, budget_s=100, max_call_s=60)
+    points = measure_pair(stand_in(hungry), "h", mlp_task(6, n_instances=4), [2], repeats=2, budget_s=100,
+                          max_call_s=60)
     assert points[0].peak_memory_mb >= 100  # 128 MiB allocated in the first (warm-up) call
 
 

@@ -56,6 +56,9 @@ class FaithfulnessCorrelation(Metric):
       invariant to that positive scaling, so we skip it.
     * Where either side is constant over the subsets (a zero attribution, an output no subset
       moves) the correlation is undefined: we report 0 (no linear association), Quantus NaN.
+      "Constant" is judged relative to the scale (:mod:`xaibench.tolerance`): drops whose spread
+      is rounding-level next to ``|f|`` are constant, so rounding noise is never correlated.
+      Scale-free: ``c·f`` and ``c·φ`` give the same value for any ``c > 0``. Needs 2 players.
     * Subsets act on the task's players (image patches, one-hot blocks), Quantus' on features.
     """
 
@@ -63,6 +66,7 @@ class FaithfulnessCorrelation(Metric):
     category: ClassVar[str] = "faithfulness"
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "Pearson correlation of subset attribution and output drop (Bhatt et al. 2020)"
+    min_players: ClassVar[int] = 2
 
     nr_runs: int = 100
     subset_size: int | None = None
@@ -113,4 +117,6 @@ class FaithfulnessCorrelation(Metric):
         values = evaluate_chunked(task, x, keep.shape[0], lambda xs, _: removal(xs, keep))
         drops = values[:, :1] - values[:, 1:]  # f(x) − f(x_{S←b}), (N, R)
         sums = phi @ subsets.to(phi.dtype).T  # Σ_{g∈S} Φ_g, (N, R)
-        return pearson(sums.to(torch.float64), drops.to(torch.float64)).to(x.dtype)
+        # the drops are differences of outputs: constant when their spread is rounding next to |f|
+        return pearson(sums.to(torch.float64), drops.to(torch.float64), scale_b=values.abs().amax(-1),
+                       dtype=x.dtype).to(x.dtype)

@@ -37,11 +37,12 @@ def expected_position_agreement(phi_blocks: tuple[Tensor, Tensor], truth_blocks:
     ``j`` under a uniformly random order of φ's ties — uniform over φ's block ``B(j)`` covering ``j``
     — and ``B*(j)`` the truth's block covering ``j`` (the best truth completion places any of its
     block's players at ``j``; distinct positions hold distinct players, so the best is per
-    position). ``agree`` ``(N, G)`` bool restricts which players count (all, or the right sign).
+    position). ``agree`` ``(N, G)`` weights (bool or in [0, 1]) say how much a player counts (all
+    fully, or by its sign agreement).
     """
     phi = positions_covered(*phi_blocks, k)
     truth = positions_covered(*truth_blocks, k)
-    hits = (phi & truth & agree.unsqueeze(1)).sum(-1).to(torch.float64)
+    hits = ((phi & truth) * agree.unsqueeze(1).to(torch.float64)).sum(-1)
     size = phi.sum(-1).to(torch.float64)
     return (hits / size.clamp(min=1)).sum(-1) / k
 

@@ -75,13 +75,12 @@ def model_truth(task, x: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class _GroundTruthMetric(Metric):
-    """Shared parameter ``truth`` ("process" | "model", see the module docstring) and plumbing."""
+    """Shared plumbing; every subclass declares the parameter ``truth: str = "process"`` ("process" |
+    "model", see the module docstring) after its own parameters, so their positions stay stable."""
 
     category: ClassVar[str] = "ground_truth"
     higher_is_better: ClassVar[bool] = True
     min_players: ClassVar[int] = 2
-
-    truth: str = "process"
 
     def __post_init__(self) -> None:
         if self.truth not in TRUTHS:
@@ -156,9 +155,10 @@ class GroundTruthRankCorrelation(_GroundTruthMetric):
     Default ``absolute = False``. Higher is better.""" + _TRUTH_DOC
 
     name: ClassVar[str] = "gt_rank_correlation"
-    description: ClassVar[str] = "Spearman correlation of φ with the true attributions (truth: process or model)"
+    description: ClassVar[str] = "Spearman correlation of φ with the true attributions"
 
     absolute: bool = False
+    truth: str = "process"
 
     def compare(self, task, phi, truth, dtype):
         if self.absolute or not self.signed(task):
@@ -174,6 +174,7 @@ class _TopKAgreement(_GroundTruthMetric):
     with_sign: ClassVar[bool]
 
     k: float = 0.25
+    truth: str = "process"
 
     @property
     def label(self) -> str:
@@ -187,14 +188,21 @@ class _TopKAgreement(_GroundTruthMetric):
 
     def compare(self, task, phi, truth, dtype):
         k = resolve_k(self.k, phi.shape[-1])
-        if self.with_sign:
-            agree = snap(phi, dtype).sign() == snap(truth, dtype).sign()
-        else:
-            agree = torch.ones_like(phi, dtype=torch.bool)
         blocks = tie_blocks(snap(phi.abs(), dtype)), tie_blocks(snap(truth.abs(), dtype))
+        agree = sign_agreement(snap(phi, dtype), snap(truth, dtype)) if self.with_sign else torch.ones_like(phi)
         if self.positional:
             return expected_position_agreement(*blocks, k, agree)
-        return expected_topk_overlap(*blocks, k, agree)
+        # agreement weights are 0, 1/2 or 1: the best truth completion credits the 1s before the 1/2s,
+        # which is the mean of the two 0/1 problems "w = 1" and "w >= 1/2"
+        return (expected_topk_overlap(*blocks, k, agree == 1) + expected_topk_overlap(*blocks, k, agree >= 0.5)) / 2
+
+
+def sign_agreement(phi: Tensor, truth: Tensor) -> Tensor:
+    """``(N, G)`` float64 weight of a player's sign agreement: 1 when the signs match or the truth is 0
+    (no sign to get wrong: indifference), ½ when only the attribution is 0 (its sign is undetermined:
+    the expectation over ±), 0 when they differ."""
+    p, t = phi.sign(), truth.sign()
+    return torch.where(t == 0, 1.0, torch.where(p == 0, 0.5, (p == t).double()))
 
 
 _TOPK_DOC = """
@@ -202,7 +210,9 @@ _TOPK_DOC = """
     Ties (module docstring, :mod:`._agreement`): tied attributions share credit as the
     expectation over their orders, tied truth values are completed in the order most favourable
     to the attribution; computed exactly, so the metric is deterministic. An all-zero attribution
-    scores the chance level (for FA, ``k/G`` when the truth's top-k is unambiguous)."""
+    scores the chance level (for FA, ``k/G`` when the truth's top-k is unambiguous). Signs (SA,
+    SRA): a zero attribution's sign is undetermined and agrees half the time (the expectation
+    over ±); where the truth is 0 any sign agrees."""
 
 
 @register_metric
@@ -216,7 +226,7 @@ class GroundTruthFeatureAgreement(_TopKAgreement):
     players, rounded up). Higher is better.""" + _TOPK_DOC + _TRUTH_DOC
 
     name: ClassVar[str] = "gt_feature_agreement"
-    description: ClassVar[str] = "share of the top-k players that are truly top-k (OpenXAI FA; truth: process or model)"
+    description: ClassVar[str] = "share of the top-k players that are truly top-k (OpenXAI FA)"
     positional: ClassVar[bool] = False
     with_sign: ClassVar[bool] = False
 
@@ -284,6 +294,8 @@ class GroundTruthPairwiseRankAgreement(_GroundTruthMetric):
     name: ClassVar[str] = "gt_pairwise_rank_agreement"
     description: ClassVar[str] = "share of player pairs ordered as by the truth (OpenXAI PRA)"
 
+    truth: str = "process"
+
     def compare(self, task, phi, truth, dtype):
         phi, truth = snap(phi.abs(), dtype), snap(truth.abs(), dtype)
         g = phi.shape[-1]
@@ -313,6 +325,8 @@ class GroundTruthMaskAUROC(_GroundTruthMetric):
 
     name: ClassVar[str] = "gt_mask_auroc"
     description: ClassVar[str] = "ROC-AUC of |φ| against the true relevance mask"
+
+    truth: str = "process"
 
     def compare(self, task, phi, truth, dtype):
         relevant = snap(truth.abs(), dtype) != 0

@@ -51,7 +51,8 @@ def shapley_from_values(values: Tensor) -> Tensor:
     phi = values.new_zeros(n, g)
     for i in range(g):  # a loop over at most MAX_PLAYERS players; every instance at once
         without = coalitions[(coalitions >> i) & 1 == 0]
-        phi[:, i] = (values[:, without | (1 << i)] - values[:, without]) @ weight[without]
+        gain = values.index_select(1, without | (1 << i)) - values.index_select(1, without)
+        phi[:, i] = gain @ weight.index_select(0, without)
     return phi
 
 

@@ -176,6 +176,10 @@ class _RemovalCurveMetric(Metric):
         road_noise: standard deviation of the noise ``noisy_linear`` adds (default 0.01, ROAD's).
         min_change: floor of the normalising change, as a fraction of the output's background
             standard deviation (default 0.1; 0 restores the plain ``f(x) − f(x^(S))``).
+
+    Ties between players' attributions are broken at random, independently per instance, by the
+    metric's seed (module docstring): a constant or all-zero attribution scores the chance level.
+    Needs at least 2 players. Scale-free: ``c·f`` and ``c·φ`` score alike for any ``c > 0``.
     """
 
     category: ClassVar[str] = "faithfulness"

@@ -68,6 +68,13 @@ def test_every_metric_refuses_an_integer_batch(name):
         metric(task, torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3), get_method("input"))
 
 
+def test_task_from_function_probes_the_function():
+    with pytest.raises(ShapeError, match=r"\(B,\) values; one row gave \(1, 2\)"):
+        task_from_function(lambda z: z, torch.ones(1, 2))
+    with pytest.raises(InvalidInputError, match="floating-point"):
+        task_from_function(lambda z: (z.sum(1) > 0).long(), torch.ones(1, 2))
+
+
 def test_non_finite_inputs_and_empty_background_are_refused():
     with pytest.raises(InvalidInputError, match="NaN"):
         task_from_function(half_sum, torch.tensor([[1.0, float("nan")]]))

@@ -46,7 +46,10 @@ def test_faithfulness_correlation_does_not_correlate_rounding_noise():
     x = torch.randn(3, 6, generator=g, dtype=torch.float64)
     task = task_from_function(lambda z: 1e8 + 1e-9 * z.sum(1), x)
     phi = torch.randn(3, 6, generator=g, dtype=torch.float64)
-    assert get_metric("faithfulness_correlation")(task, x, phi, None).tolist() == [0.0, 0.0, 0.0]
+    out = get_metric("faithfulness_correlation").evaluate(task, x, phi, None)
+    assert out.values.tolist() == [0.0, 0.0, 0.0] and out.extras["degenerate_fraction"] == 1.0
+    varied = task_from_function(lambda z: z.sum(1), x)  # the same attributions on a moving output: none degenerate
+    assert get_metric("faithfulness_correlation").evaluate(varied, x, phi, None).extras["degenerate_fraction"] == 0.0
 
 
 def test_rank_correlation_ignores_rounding_noise_on_irrelevant_features():

@@ -81,6 +81,7 @@ def baseline_shapley(value: Callable[[Tensor, slice], Tensor], x: Tensor, refere
             part = slice(i, i + n_step)
             xi = x[part]
             for j in range(0, k, k_step):
-                z = mix(xi, reference.to(xi), masks[j : j + k_step].unsqueeze(0).expand(xi.shape[0], -1, *masks.shape[1:]))
+                keep = masks[j : j + k_step].unsqueeze(0).expand(xi.shape[0], -1, *masks.shape[1:])
+                z = mix(xi, reference.to(xi), keep)
                 values[part, j : j + k_step] = value(z, part).to(torch.float64)
     return shapley_from_values(values)

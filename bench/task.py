@@ -67,7 +67,8 @@ def check_batch(task: "Task", x: object, who: str) -> None:
     floating-point tensor ``(N, *F)`` with the task's feature shape (``N = 0`` allowed)."""
     check_floating("x", x, who=who)
     if x.dim() < 1 or tuple(x.shape[1:]) != task.feature_shape:
-        raise ShapeError(f"{who}: instances have shape {tuple(x.shape)}, {task.name} expects (N, *{task.feature_shape})")
+        raise ShapeError(
+            f"{who}: instances have shape {tuple(x.shape)}, {task.name} expects (N, *{task.feature_shape})")
 
 
 @dataclass(frozen=True)
@@ -166,14 +167,16 @@ class Task:
         for name in ("inputs", "background", "baseline"):
             check_floating(name, getattr(self, name), who=who)
         if self.inputs.dim() < 2:
-            raise ShapeError(f"{who}: inputs must be (N, *F) with at least one feature dimension, got {tuple(self.inputs.shape)}")
+            raise ShapeError(
+                f"{who}: inputs must be (N, *F) with at least one feature dimension, got {tuple(self.inputs.shape)}")
         shape = tuple(self.inputs.shape[1:])
         if math.prod(shape) == 0:
             raise ShapeError(f"{who}: instances have no features (feature shape {shape})")
         if tuple(self.background.shape[1:]) != shape:
             raise ShapeError(f"{who}: background rows have shape {tuple(self.background.shape[1:])}, inputs {shape}")
         if self.background.shape[0] == 0:
-            raise ShapeError(f"{who}: background needs at least one row (pass baseline.unsqueeze(0) if you have no data)")
+            raise ShapeError(
+                f"{who}: background needs at least one row (pass baseline.unsqueeze(0) if you have no data)")
         if tuple(self.baseline.shape) != shape:
             raise ShapeError(f"{who}: baseline has shape {tuple(self.baseline.shape)}, expected one input row {shape}")
         if self.groups is not None:

@@ -71,9 +71,8 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.method import Method, register_method
 from xaibench.players import mix
-from xaibench.rng import generator
+from xaibench.rng import generator, instance_uniform
 from xaibench.task import BoundTarget, Task
-from xaibench.rng import instance_uniform
 from xaibench.tensorstats import topk_mask
 from xaibench.tolerance import is_constant, snap
 

@@ -83,7 +83,8 @@ def class_target(name: str, logits: Fn, dataset: Dataset, representation: Fn | N
                       ground_truth=truth, ground_truth_signed=signed)
 
 
-def oracle_ground_truth(dataset: Dataset, explained_class: Fn, target: str = "logit") -> tuple[GroundTruth | None, bool]:
+def oracle_ground_truth(dataset: Dataset, explained_class: Fn,
+                        target: str = "logit") -> tuple[GroundTruth | None, bool]:
     """The process's true attributions of a class score, from the dataset's oracle: ``(truth or None, signed)``.
 
     * unsigned oracles (a relevance mask: planted patch, copied position): the mask, whichever
@@ -105,7 +106,8 @@ def oracle_ground_truth(dataset: Dataset, explained_class: Fn, target: str = "lo
         return oracle.attributions(x, baseline.to(x)).to(x.dtype)
 
     if not oracle.signed:
-        return GroundTruth(attributions, "process", f"the planted relevance mask of {dataset.name} (0/1, unsigned)"), False
+        note = f"the planted relevance mask of {dataset.name} (0/1, unsigned)"
+        return GroundTruth(attributions, "process", note), False
     if dataset.n_classes != 2:
         return None, True
     if target == "prob":

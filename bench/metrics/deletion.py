@@ -134,7 +134,8 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
 
     bound = task.bind(x)
     priority = tie_priority(x, players.n, seed, "removal_curve")
-    ranks = torch.stack([player_ranks(task, attributions, priority, descending=o == "morf") for o in orders], 1)  # (N, O, G)
+    ranks = torch.stack([player_ranks(task, attributions, priority, descending=o == "morf")
+                         for o in orders], 1)  # (N, O, G)
     out = evaluate_chunked(task, x, 2 + len(orders) * inner.numel(), lambda xs, part: curves(xs, ranks[part], True), bound)
     start, end, mid = out[:, 0], out[:, 1], out[:, 2:].reshape(len(x), len(orders), inner.numel())
     delta, degenerate = explained_change(start, end)

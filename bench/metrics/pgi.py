@@ -99,8 +99,8 @@ class PGI(_PredictionGap):
     ``T_k`` the top-k players by ``|Φ_g|`` (attribution magnitude summed within the player). Ties
     (equal ``|Φ_g|`` up to rounding, :func:`xaibench.tolerance.snap`) are broken at random,
     independently per instance, by the metric's seed — never by player index — so a constant or
-    all-zero attribution scores the chance level (a uniformly random top-k). Reported as the area under ``PGI_k`` for ``k = 1..K``, ``K = ⌈k_fraction · G⌉``,
-    against ``(k − 1)/(K − 1)`` on [0, 1] (OpenXAI's ``AUC=True``; a single k when K = 1).
+    all-zero attribution scores the chance level (a uniformly random top-k). Reported as the area
+    under ``PGI_k`` for ``k = 1..K``, ``K = ⌈k_fraction · G⌉``, against ``(k − 1)/(K − 1)`` on [0, 1] (OpenXAI's ``AUC=True``; a single k when K = 1).
     ``pgu`` perturbs the complement of ``T_k`` instead (lower is better).
 
     Defaults: ``sigma=0.05`` and ``n_samples=100`` (OpenXAI's ``NormalPerturbation`` and

@@ -21,8 +21,8 @@ class Randomization(Metric):
     on ``task.randomized()`` — the same architecture with freshly initialised weights — explaining
     the **same output** (the selector chosen by the trained model at x, as Quantus explains the
     same ``y_batch`` on both models). Over players (attributions summed within groups), average
-    ranks for ties after snapping rounding noise (:mod:`xaibench.tolerance`). Lower is better: an explanation that survives weight randomisation does not explain the model. An
-    unchanged attribution scores 1 even when constant; the ``input`` control (φ = x − b) scores 1.
+    ranks for ties after snapping rounding noise (:mod:`xaibench.tolerance`). Lower is better: an
+    explanation that survives weight randomisation does not explain the model. An unchanged attribution scores 1 even when constant; the ``input`` control (φ = x − b) scores 1.
 
     Defaults: ``absolute = True`` (rank |φ|, Quantus MPRT's default ``abs=True`` with its default
     ``similarity_func=correlation_spearman``). Versus Quantus MPRT: MPRT randomises layers one by

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 
 from xaibench.errors import NotApplicableError, XaiBenchError
-from xaibench.metric import get_metric
 from xaibench.method import get_method
+from xaibench.metric import get_metric
 from xaibench.registries import metrics
 from xaibench.testing import linear_task
 

@@ -34,7 +34,8 @@ class Toy:
     def scale(self) -> float:
         return 2.0**self.log2_scale
 
-    def task(self, perm: torch.Tensor | None = None, *, log2_scale: int | None = None, randomized: bool = False) -> Task:
+    def task(self, perm: torch.Tensor | None = None, *, log2_scale: int | None = None,
+             randomized: bool = False) -> Task:
         """The task; ``perm`` relabels features (new column j is old column perm[j]); ``log2_scale``
         overrides the output scale."""
         d, dtype = self.n_features, self.dtype

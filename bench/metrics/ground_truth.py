@@ -37,13 +37,14 @@ already oriented by the explained output. Every metric needs at least 2 players.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.params import Gt, OneOf
 from xaibench.shapley import MAX_PLAYERS, baseline_shapley
 from xaibench.task import TRUTHS
 from xaibench.tensorstats import rankdata, spearman, tie_blocks
@@ -51,6 +52,9 @@ from xaibench.tolerance import snap
 
 from ._agreement import expected_position_agreement, expected_topk_overlap
 from ._perturb import player_scores, resolve_k
+
+Truth = Annotated[str, OneOf(TRUTHS)]
+"""The ``truth`` parameter of every ground-truth metric: ``"process"`` or ``"model"`` (module docstring)."""
 
 PAIR_BLOCK = 1 << 24  # elements of one (n, G, G) block of pairwise comparisons
 
@@ -75,7 +79,7 @@ def model_truth(task, x: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class _GroundTruthMetric(Metric):
-    """Shared plumbing; every subclass declares the parameter ``truth: str = "process"`` ("process" |
+    """Shared plumbing; every subclass declares the parameter ``truth: Truth = "process"`` ("process" |
     "model", see the module docstring) after its own parameters, so their positions stay stable."""
 
     category: ClassVar[str] = "ground_truth"
@@ -158,7 +162,7 @@ class GroundTruthRankCorrelation(_GroundTruthMetric):
     description: ClassVar[str] = "Spearman correlation of φ with the true attributions"
 
     absolute: bool = False
-    truth: str = "process"
+    truth: Truth = "process"
 
     def compare(self, task, phi, truth, dtype):
         if self.absolute or not self.signed(task):
@@ -173,8 +177,8 @@ class _TopKAgreement(_GroundTruthMetric):
     positional: ClassVar[bool]
     with_sign: ClassVar[bool]
 
-    k: float = 0.25
-    truth: str = "process"
+    k: Annotated[float, Gt(0)] = 0.25
+    truth: Truth = "process"
 
     @property
     def label(self) -> str:
@@ -294,7 +298,7 @@ class GroundTruthPairwiseRankAgreement(_GroundTruthMetric):
     name: ClassVar[str] = "gt_pairwise_rank_agreement"
     description: ClassVar[str] = "share of player pairs ordered as by the truth (OpenXAI PRA)"
 
-    truth: str = "process"
+    truth: Truth = "process"
 
     def compare(self, task, phi, truth, dtype):
         phi, truth = snap(phi.abs(), dtype), snap(truth.abs(), dtype)
@@ -326,7 +330,7 @@ class GroundTruthMaskAUROC(_GroundTruthMetric):
     name: ClassVar[str] = "gt_mask_auroc"
     description: ClassVar[str] = "ROC-AUC of |φ| against the true relevance mask"
 
-    truth: str = "process"
+    truth: Truth = "process"
 
     def compare(self, task, phi, truth, dtype):
         relevant = snap(truth.abs(), dtype) != 0

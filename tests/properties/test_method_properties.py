@@ -20,7 +20,7 @@ from xaibench.errors import NotApplicableError, XaiBenchError
 from xaibench.method import get_method
 from xaibench.registries import methods
 
-from .toys import Toy, permutation, toys
+from .toys import PROPERTY, Toy, permutation, toys
 
 METHODS = methods.names()
 SMALL = {"n_samples": 32, "perturbations_per_eval": 32, "n_steps": 8}
@@ -33,6 +33,7 @@ def small(name: str, **params):
 
 
 @pytest.mark.parametrize("name", METHODS)
+@PROPERTY
 @given(toy=toys(), seed=st.integers(0, 3))
 def test_methods_raise_only_typed_errors(name, toy, seed):
     task = toy.task()
@@ -50,6 +51,7 @@ EXACT["kernel_shap"] = {"n_samples": 4096}  # ≥ 2^12 − 2: every coalition en
 
 
 @pytest.mark.parametrize("name", sorted(EXACT))
+@PROPERTY
 @given(toy=toys(min_instances=1), perm_seed=st.integers(0, 2**16))
 def test_relabelling_permutes_deterministic_attributions(name, toy, perm_seed):
     perm = permutation(toy.n_features, perm_seed)

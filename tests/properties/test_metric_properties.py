@@ -26,7 +26,7 @@ from xaibench.metric import get_metric
 from xaibench.registries import metrics
 from xaibench.testing import linear_task
 
-from .toys import Toy, attributions, permutation, toys
+from .toys import PROPERTY, Toy, attributions, permutation, toys
 
 METRICS = [n for n in metrics.names() if metrics.get(n).category != "cost"]
 SMALL = {"n_samples": 8, "nr_runs": 16, "n_coalitions": 16, "n_seeds": 2, "max_points": 4}
@@ -48,6 +48,7 @@ def evaluate(metric, task, phi, method, seed=0):
 
 
 @pytest.mark.parametrize("name", METRICS)
+@PROPERTY
 @given(toy=toys(), kind=st.sampled_from(KINDS), seed=st.integers(0, 3))
 def test_metrics_raise_only_typed_errors(name, toy, kind, seed):
     task = toy.task()
@@ -67,6 +68,7 @@ EXACT += [n for n in METRICS if metrics.get(n).category == "ground_truth"]
 
 
 @pytest.mark.parametrize("name", EXACT)
+@PROPERTY
 @given(toy=toys(min_instances=1), perm_seed=st.integers(0, 2**16), truth=st.sampled_from(["process", "model"]))
 def test_relabelling_leaves_deterministic_metrics_unchanged(name, toy, perm_seed, truth):
     perm = permutation(toy.n_features, perm_seed)
@@ -123,6 +125,7 @@ SCALING = {**dict.fromkeys(SCALE_FREE, 0), "infidelity": 2, "pgi": 1, "pgu": 1}
 
 
 @pytest.mark.parametrize("name", sorted(SCALING))
+@PROPERTY
 @given(toy=toys(min_instances=1), log2_c=st.integers(-26, 26), kind=st.sampled_from(KINDS),
        normalize=st.booleans())
 def test_common_rescaling(name, toy, log2_c, kind, normalize):

@@ -12,13 +12,24 @@ exact attribution), permuted and scaled with everything else.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import torch
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from xaibench.task import Task
 
 HIDDEN = 4
+
+EXPLORE = int(os.environ.get("XAIBENCH_PROPERTY_EXAMPLES", "0"))
+PROPERTY = settings(
+    max_examples=EXPLORE or 8, derandomize=not EXPLORE, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+"""Settings of every property test here: in CI a fixed, derandomised replay of 8 examples per test
+(bounded time, reproducible); ``XAIBENCH_PROPERTY_EXAMPLES=200`` explores that many random examples
+when hunting for counterexamples. Applied per test, so other hypothesis tests keep their own."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,11 @@ from torch import Tensor
 from .players import Players, mix
 
 MAX_PLAYERS = 14
-"""Most players enumerated: 2^14 = 16,384 evaluations per instance."""
+"""Default most players enumerated: 2^14 = 16,384 evaluations per instance."""
+
+ENUMERATION_LIMIT = 20
+"""Hard limit of :func:`baseline_shapley` and ``exact_shapley(max_players=...)``: 2^20 ≈ 10^6
+evaluations per instance (the synthetic_patch oracle's 16 players take 65,536)."""
 
 
 def all_coalitions(n_players: int) -> Tensor:
@@ -64,12 +68,12 @@ def baseline_shapley(value: Callable[[Tensor, slice], Tensor], x: Tensor, refere
         value: ``value(z, part)`` → ``(n, K)`` for masked inputs ``z`` ``(n, K, *F)`` of the instances
             ``x[part]`` (the callable keeps whatever it pins per instance, e.g. the explained class).
         x: ``(N, *F)`` instances; reference: ``(*F)`` the row absent players take.
-        players: the task's features or groups (at most :data:`MAX_PLAYERS`).
+        players: the task's features or groups (at most :data:`ENUMERATION_LIMIT`).
         max_rows: most masked inputs built and evaluated at once (memory only, not results).
     """
     g = players.n
-    if g > MAX_PLAYERS:
-        raise ValueError(f"exact enumeration allows at most {MAX_PLAYERS} players, got {g}")
+    if g > ENUMERATION_LIMIT:
+        raise ValueError(f"exact enumeration allows at most {ENUMERATION_LIMIT} players, got {g}")
     coalitions = all_coalitions(g).to(x.device)
     masks = players.expand(coalitions.to(x.dtype))  # (2^G, *F)
     k = masks.shape[0]

@@ -85,8 +85,12 @@ def device_name(device: torch.device | str) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    threads = torch.get_num_threads()
-    return f"{_cpu_model()} ({threads} thread{'' if threads == 1 else 's'})"
+    return f"{_cpu_model()} ({threads(torch.get_num_threads())})"
+
+
+def threads(n: int) -> str:
+    """``"1 thread"``, ``"2 threads"``."""
+    return f"{n} thread{'' if n == 1 else 's'}"
 
 
 @lru_cache(maxsize=1)

@@ -26,13 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args.device = checked_device(parser.prog, args.device)
 
-    import torch  # noqa: PLC0415
-
     names = sum(SECTIONS.values(), ()) if args.what == "all" else SECTIONS.get(args.what, (args.what,))
-    from xaibench.metrics.cost import device_name  # noqa: PLC0415  (the name records carry)
-
-    header = (f"Device: {args.device} ({device_name(args.device)}), torch {torch.__version__}, "
-              f"{torch.get_num_threads()} CPU threads. Medians over repeats; ratios measured side by side in one run.\n")
+    header = device_header(args.device)
     parts = [header]
     print(header, flush=True)
     for name in names:
@@ -45,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.output, "w") as handle:
             handle.write("\n".join(parts))
     return 0
+
+
+def device_header(device: str) -> str:
+    """The tables' first line: the device as records name it, torch, and the CPU threads."""
+    import torch  # noqa: PLC0415
+
+    from xaibench.metrics.cost import device_name, threads  # noqa: PLC0415  (the name records carry)
+
+    return (f"Device: {device} ({device_name(device)}), torch {torch.__version__}, "
+            f"{threads(torch.get_num_threads())} on the CPU. Medians over repeats; ratios measured side by side "
+            "in one run.\n")
 
 
 if __name__ == "__main__":

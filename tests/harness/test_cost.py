@@ -75,6 +75,14 @@ def test_device_name_counts_threads_in_words(monkeypatch):
     assert device_name("cpu").endswith(" (2 threads)")
 
 
+def test_perf_header_counts_threads_in_words(monkeypatch):
+    from xaibench.perf.__main__ import device_header
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    header = device_header("cpu")
+    assert "(1 thread)), torch" in header and ", 1 thread on the CPU." in header and "threads" not in header
+
+
 @pytest.mark.skipif(rss_bytes() is None, reason="RSS is not readable on this platform")
 def test_cpu_peak_memory_sees_a_large_allocation():
     with PeakMemory("cpu") as peak:

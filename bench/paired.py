@@ -1,0 +1,91 @@
+"""Per task and metric: which methods are not significantly worse than the best one.
+
+The **best** method of a column is the one with the best summary value (mean, or median for
+heavy-tailed metrics) in the metric's direction; ties go to the first in table order. Every other
+method with values on the same instances is compared with it by a one-sided **Wilcoxon
+signed-rank test** on the per-instance differences (``scipy.stats.wilcoxon``, ``zero_method =
+"wilcox"``: zero differences are dropped; exact null distribution for n ≤ 50 without ties or
+zeros, the normal approximation with tie correction otherwise), alternative: the method is worse
+than the best. The ``k − 1`` p-values of a column are adjusted by **Holm**'s step-down procedure
+(Holm 1979), which controls the family-wise error rate at α without assuming independence. The
+column's **top group** is the best method plus every method whose adjusted p-value is ≥ α: the
+methods not shown to be worse than the best (a multiple comparison with the best, as in Hsu 1996).
+One-sided, because a method better than the "best" in rank terms (its median difference favours
+it while its mean does not) belongs in the top group, not outside it.
+
+A pair whose differences are all zero (or all missing) has p = 1 (no evidence of a difference).
+Only metrics with per-instance values are tested (set-level and cost metrics are not).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ALPHA = 0.05
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values (same order as given): ``p₍ᵢ₎ · (m − i + 1)`` made monotone by a
+    running maximum over the sorted p-values, capped at 1; NaN entries are left out of the
+    family and stay NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return adjusted
+    order = ok[np.argsort(p[ok], kind="stable")]
+    stepped = np.maximum.accumulate(p[order] * (m - np.arange(m)))
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
+
+
+def wilcoxon_worse(differences: np.ndarray) -> np.ndarray:
+    """One-sided Wilcoxon signed-rank p-values, one per row of ``differences`` ``(pairs, n)``
+    (NaN = missing instance, dropped pairwise), for the alternative that the differences are
+    positive (``best − other`` oriented so that positive means the other method is worse)."""
+    from scipy.stats import wilcoxon  # noqa: PLC0415
+
+    d = np.asarray(differences, dtype=np.float64)
+    p = np.ones(d.shape[0])
+    if d.size == 0:
+        return p
+    complete = np.isfinite(d).all(axis=1)
+    nonzero = (np.where(np.isfinite(d), d, 0.0) != 0).any(axis=1)
+    full = np.flatnonzero(complete & nonzero)
+    if full.size:
+        with np.errstate(all="ignore"):
+            p[full] = wilcoxon(d[full], axis=1, alternative="greater", zero_method="wilcox").pvalue
+    for row in np.flatnonzero(~complete & nonzero):  # rare: some instance had no finite value
+        x = d[row][np.isfinite(d[row])]
+        if (x != 0).any():
+            p[row] = wilcoxon(x, alternative="greater", zero_method="wilcox").pvalue
+    return np.where(np.isfinite(p), p, 1.0)
+
+
+def top_group(per_instance: np.ndarray, best: int, higher_is_better: bool, alpha: float = ALPHA) -> tuple[
+        np.ndarray, np.ndarray]:
+    """For one column: ``per_instance`` ``(methods, n)`` values (NaN = missing), the index of the
+    best method. Returns the Holm-adjusted p-values (NaN for the best) and the top-group mask."""
+    (adjusted,), (members,) = top_groups([(per_instance, best, higher_is_better)], alpha)
+    return adjusted, members
+
+
+def top_groups(columns: list[tuple[np.ndarray, int, bool]], alpha: float = ALPHA) -> tuple[
+        list[np.ndarray], list[np.ndarray]]:
+    """:func:`top_group` for many columns at once (one batched Wilcoxon call per instance count)."""
+    blocks: dict[int, list[tuple[int, np.ndarray]]] = {}  # n → (column, differences of its other methods)
+    for c, (values, best, higher) in enumerate(columns):
+        differences = (1.0 if higher else -1.0) * (values[best][None, :] - values)
+        blocks.setdefault(values.shape[1], []).append((c, np.delete(differences, best, axis=0)))
+    raw = [np.full(values.shape[0], np.nan) for values, _, _ in columns]
+    for block in blocks.values():
+        p = wilcoxon_worse(np.concatenate([d for _, d in block]))
+        at = 0
+        for c, d in block:
+            others = np.delete(np.arange(columns[c][0].shape[0]), columns[c][1])
+            raw[c][others] = p[at:at + d.shape[0]]
+            at += d.shape[0]
+    adjusted = [holm(r) for r in raw]
+    members = [np.where(np.isnan(a), True, a >= alpha) for a in adjusted]  # NaN: the best itself
+    return adjusted, members

@@ -1,0 +1,430 @@
+"""Records in compact columns, for the leaderboard: read fast, keep only what tables need.
+
+A :class:`RecordSet` holds one entry per record as small integer codes into three catalogues —
+**table** (:class:`TableKey`: the task and everything about the run that must be equal for two
+records to be compared: suite and its version, instance and background counts, model seed,
+dataset version, weights, device type, code identity), **method** (:class:`MethodKey`: label,
+name, parameters) and **metric** (:class:`MetricKey`: label, name, parameters and class metadata)
+— plus the seed, the status, and the per-instance values as slices of one float64 array. Records
+that differ in any of these fields get different codes, so they can never share a cell; the
+leaderboard labels them apart (see :mod:`xaibench.tables`).
+
+Reading ``records.jsonl`` uses msgspec, decoding only these fields: the standard library's
+``json`` needs ~10 s for 200,000 records, most of it building dicts the leaderboard throws away.
+The file semantics are those of :func:`xaibench.store.read_records`: a torn last line (no newline,
+or not parseable) is skipped with a warning, a malformed line elsewhere raises
+:class:`~xaibench.errors.ResultsError`. Records given as dicts (the Python API) go through the
+same decoder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from itertools import chain
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from .errors import ResultsError
+from .records import dumps
+
+log = logging.getLogger(__name__)
+
+STATUS = {"ok": 0, "error": 1, "skipped": 2}
+OK, ERROR, SKIPPED = 0, 1, 2
+_CHUNK_BYTES = 1 << 23
+_NULL = msgspec.Raw(b"null")
+
+
+class _Row(msgspec.Struct, gc=False):
+    """The fields of a record the leaderboard reads (see :mod:`xaibench.records`)."""
+
+    task: str
+    method: str
+    metric: str
+    seed: int
+    status: str
+    category: str = ""
+    higher_is_better: bool = True
+    per_instance: bool = True
+    heavy_tailed: bool = False
+    suite: str | None = None
+    suite_version: str | None = None
+    dataset: str | None = None
+    dataset_version: str | None = None
+    model_seed: int | None = None
+    weights_sha256: str | None = None
+    n_instances: int | None = None
+    n_background: int | None = None
+    device_type: str | None = None
+    device: str | None = None
+    device_name: str | None = None
+    code_sha256: str | None = None
+    xaibench_version: str | None = None
+    versions: msgspec.Raw = _NULL
+    quality: msgspec.Raw = _NULL
+    method_name: str | None = None
+    method_params: msgspec.Raw = _NULL
+    metric_name: str | None = None
+    metric_params: msgspec.Raw = _NULL
+    error_type: str | None = None
+    error: str | None = None
+    values: list[float | None] | None = None
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    interval: str | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Row)
+
+
+@dataclass(frozen=True)
+class TableKey:
+    """What must be equal for records to be compared in one task table."""
+
+    task: str
+    suite: str | None
+    suite_version: str | None
+    n_instances: int | None
+    n_background: int | None
+    model_seed: int | None
+    dataset_version: str | None
+    weights_sha256: str | None
+    device_type: str | None
+    code: str | None  # code_sha256, or "xaibench <version> @ <commit>" for records without one
+
+    @property
+    def dataset(self) -> str:
+        return self.task.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class MethodKey:
+    label: str
+    name: str | None
+    params: str  # canonical JSON
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return json.loads(self.params) or {}
+
+
+@dataclass(frozen=True)
+class MetricKey:
+    label: str
+    name: str | None
+    params: str  # canonical JSON
+    category: str
+    higher_is_better: bool
+    per_instance: bool
+    heavy_tailed: bool
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return json.loads(self.params) or {}
+
+    @property
+    def truth(self) -> str | None:
+        """Whose truth a ground-truth metric scores (``metric_params["truth"]``), if it says."""
+        return self.params_dict.get("truth")
+
+    @property
+    def is_quality(self) -> bool:
+        return self.category != "cost"
+
+
+@dataclass
+class Source:
+    """One run folder (or records file, or in-memory record list) and its manifest plan."""
+
+    name: str
+    plan: dict[str, Any] | None = None
+
+
+@dataclass
+class RecordSet:
+    tables: list[TableKey] = field(default_factory=list)
+    methods: list[MethodKey] = field(default_factory=list)
+    metrics: list[MetricKey] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "Type: message"
+    sources: list[Source] = field(default_factory=list)
+    quality: dict[int, dict[str, float]] = field(default_factory=dict)  # table → the model's quality
+    devices: dict[int, set[str]] = field(default_factory=dict)  # table → "cpu (AMD EPYC (2 threads))"
+    versions: list[dict[str, Any]] = field(default_factory=list)  # the distinct ``versions`` of the records
+    # one entry per record, in reading order:
+    table: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    method: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    metric: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    seed: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    status: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))
+    error: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # index into errors, -1
+    source: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    start: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # values[start:start + length]
+    length: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    summary: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))  # the record's value, ci_low, ci_high
+    interval: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # index into intervals, -1
+    intervals: list[str] = field(default_factory=list)
+    values: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def __len__(self) -> int:
+        return int(self.table.size)
+
+    def values_of(self, record: int) -> np.ndarray:
+        return self.values[self.start[record]:self.start[record] + self.length[record]]
+
+    def latest(self) -> np.ndarray:
+        """Indices of the last record read of each (table, method, metric, seed), in reading order:
+        a retried cell's new record replaces its failure, and of two run folders holding the same
+        cell the later one counts."""
+        if not len(self):
+            return np.empty(0, np.int64)
+        keys = np.stack([self.table, self.method, self.metric, self.seed]).T
+        reversed_keys = keys[::-1]
+        _, first_in_reversed = np.unique(reversed_keys, axis=0, return_index=True)
+        latest = np.sort(len(self) - 1 - first_in_reversed)
+        if latest.size < len(self):
+            log.info("%d records were replaced by later records of the same cell (a retry, or repeated run folders)",
+                     len(self) - latest.size)
+        return latest
+
+
+class _Builder:
+    """Accumulates decoded rows chunk by chunk into a :class:`RecordSet`."""
+
+    def __init__(self) -> None:
+        self.out = RecordSet()
+        self._codes: dict[str, dict[Any, int]] = {"table": {}, "method": {}, "metric": {}, "error": {}, "interval": {}}
+        self._versions: dict[bytes, dict[str, Any]] = {}
+        self._json: dict[bytes, str] = {}
+        self._columns: dict[str, list[np.ndarray]] = {k: [] for k in (
+            "table", "method", "metric", "seed", "status", "error", "source", "length", "summary", "interval",
+            "values")}
+        self._versions_seen: set[bytes] = set()
+        self._raw_codes: dict[tuple, int] = {}
+
+    def add_source(self, source: Source) -> int:
+        self.out.sources.append(source)
+        return len(self.out.sources) - 1
+
+    def add(self, rows: list[_Row], source: int) -> None:
+        if not rows:
+            return
+        out, raw_codes = self.out, self._raw_codes
+        table_ids, method_ids, metric_ids = [], [], []
+        for row in rows:  # the hot loop: one tuple and one dict look-up per catalogue and record
+            tkey = (row.task, row.suite, row.suite_version, row.n_instances, row.n_background, row.model_seed,
+                    row.dataset_version, row.weights_sha256, row.device_type, row.device, row.code_sha256,
+                    None if row.code_sha256 else bytes(row.versions), row.device_name)
+            tid = raw_codes.get(tkey)
+            if tid is None:
+                tid = raw_codes[tkey] = self._table_id(row)
+            mkey = (1, row.method, row.method_name, bytes(row.method_params))
+            mid = raw_codes.get(mkey)
+            if mid is None:
+                mid = raw_codes[mkey] = self._catalogue_id("method", MethodKey(
+                    row.method, row.method_name, self._canonical(row.method_params)), out.methods)
+            ckey = (2, row.metric, row.metric_name, bytes(row.metric_params), row.category, row.higher_is_better,
+                    row.per_instance, row.heavy_tailed)
+            cid = raw_codes.get(ckey)
+            if cid is None:
+                cid = raw_codes[ckey] = self._catalogue_id("metric", MetricKey(
+                    row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
+                    row.higher_is_better, row.per_instance, row.heavy_tailed), out.metrics)
+            table_ids.append(tid)
+            method_ids.append(mid)
+            metric_ids.append(cid)
+        n = len(rows)
+        status = np.fromiter((STATUS.get(r.status, ERROR) for r in rows), np.int8, n)
+        values = [r.values if r.values is not None and r.status == "ok" else () for r in rows]
+        lengths = np.fromiter(map(len, values), np.int64, n)
+        cols = self._columns
+        cols["table"].append(np.asarray(table_ids, np.int32))
+        cols["method"].append(np.asarray(method_ids, np.int32))
+        cols["metric"].append(np.asarray(metric_ids, np.int32))
+        cols["seed"].append(np.fromiter((r.seed for r in rows), np.int64, n))
+        cols["status"].append(status)
+        cols["error"].append(np.fromiter((-1 if r.status == "ok" else self._catalogue_id(
+            "error", f"{r.error_type}: {r.error}", out.errors) for r in rows), np.int32, n))
+        cols["source"].append(np.full(n, source, np.int32))
+        cols["length"].append(lengths)
+        cols["values"].append(np.array(list(chain.from_iterable(values)), dtype=np.float64))
+        cols["summary"].append(np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64))
+        cols["interval"].append(np.fromiter((-1 if r.interval is None else self._catalogue_id(
+            "interval", r.interval, out.intervals) for r in rows), np.int32, n))
+        self._versions_seen.update(bytes(r.versions) for r in rows if r.code_sha256 is not None)
+
+    def _table_id(self, row: _Row) -> int:
+        out = self.out
+        key = TableKey(row.task, row.suite, row.suite_version, row.n_instances, row.n_background, row.model_seed,
+                       row.dataset_version, row.weights_sha256, row.device_type or _device_type(row.device),
+                       row.code_sha256 or self._code(row))
+        tid = self._catalogue_id("table", key, out.tables)
+        quality = self._canonical(row.quality)
+        if tid not in out.quality and quality != "null":
+            out.quality[tid] = json.loads(quality)
+        if row.device_name:
+            out.devices.setdefault(tid, set()).add(f"{row.device} ({row.device_name})")
+        self._versions_seen.add(bytes(row.versions))
+        return tid
+
+    def _catalogue_id(self, kind: str, key: Any, catalogue: list) -> int:
+        codes = self._codes[kind]
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(catalogue)
+            catalogue.append(key)
+        return code
+
+    def _code(self, row: _Row) -> str | None:
+        versions = self._parsed_versions(row.versions)
+        version = row.xaibench_version or versions.get("xaibench")
+        if version is None and versions.get("git_commit") is None:
+            return None
+        return f"xaibench {version} @ {versions.get('git_commit')}"
+
+    def _parsed_versions(self, raw: msgspec.Raw) -> dict[str, Any]:
+        key = bytes(raw)
+        if key not in self._versions:
+            self._versions[key] = json.loads(key) or {}
+        return self._versions[key]
+
+    def _canonical(self, raw: msgspec.Raw) -> str:
+        """Canonical JSON (sorted keys) of a raw JSON value, memoised on its bytes."""
+        key = bytes(raw)
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(json.loads(key), sort_keys=True, separators=(",", ":"))
+        return text
+
+    def build(self) -> RecordSet:
+        out, cols = self.out, self._columns
+
+        def cat(name: str, dtype: Any, shape: tuple = (0,)) -> np.ndarray:
+            return np.concatenate(cols[name]).astype(dtype, copy=False) if cols[name] else np.empty(shape, dtype)
+
+        out.table, out.method, out.metric = cat("table", np.int32), cat("method", np.int32), cat("metric", np.int32)
+        out.seed, out.status, out.error = cat("seed", np.int64), cat("status", np.int8), cat("error", np.int32)
+        out.source, out.length = cat("source", np.int32), cat("length", np.int64)
+        out.summary, out.interval = cat("summary", np.float64, (0, 3)), cat("interval", np.int32)
+        out.values = cat("values", np.float64)
+        out.versions = [self._parsed_versions(msgspec.Raw(v)) for v in sorted(self._versions_seen)]
+        out.start = np.concatenate([[0], np.cumsum(out.length)[:-1]]).astype(np.int64) if len(out.length) else \
+            np.empty(0, np.int64)
+        self._columns = {}
+        return out
+
+
+def _device_type(device: str | None) -> str | None:
+    return None if device is None else device.split(":", 1)[0]
+
+
+# -- reading --------------------------------------------------------------------------------------
+def read(sources: Any) -> RecordSet:
+    """A :class:`RecordSet` from run folders / ``records.jsonl`` paths, a list of record dicts, or
+    a pandas DataFrame of records (whose ``attrs["run_dir"]``, set by ``xaibench.run``, names the
+    run folder whose manifest gives the plan)."""
+    builder = _Builder()
+    if hasattr(sources, "to_dict") and hasattr(sources, "columns"):  # a DataFrame
+        run_dir = getattr(sources, "attrs", {}).get("run_dir")
+        index = builder.add_source(Source(str(run_dir or "records"), _plan(Path(run_dir)) if run_dir else None))
+        _add_dicts(builder, sources.to_dict(orient="records"), index)
+    elif isinstance(sources, (str, Path)):
+        _add_path(builder, Path(sources))
+    elif isinstance(sources, (list, tuple)) and sources and all(isinstance(s, (str, Path)) for s in sources):
+        for source in sources:
+            _add_path(builder, Path(source))
+    else:
+        index = builder.add_source(Source("records"))
+        _add_dicts(builder, list(sources), index)
+    return builder.build()
+
+
+def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: int) -> None:
+    lines = "\n".join(dumps(r) for r in records)
+    if lines:
+        try:
+            builder.add(_DECODER.decode_lines(lines.encode("utf-8")), source)
+        except msgspec.ValidationError as exc:
+            raise ResultsError(f"a record is missing a field the leaderboard needs or has the wrong type: {exc}") \
+                from None
+
+
+def _add_path(builder: _Builder, path: Path) -> None:
+    from .store import MANIFEST, RECORDS  # noqa: PLC0415
+
+    records = path / RECORDS if path.is_dir() else path
+    if not records.exists():
+        raise ResultsError(f"{records} does not exist: is {records.parent} a run folder (made by `xaibench run`)?")
+    plan = _plan(records.parent) if (records.parent / MANIFEST).exists() else None
+    index = builder.add_source(Source(str(path), plan))
+    for rows in _decoded_chunks(records):
+        builder.add(rows, index)
+
+
+def _plan(run_dir: Path) -> dict[str, Any] | None:
+    from .store import MANIFEST  # noqa: PLC0415
+
+    try:
+        return json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("plan")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _decoded_chunks(path: Path) -> Iterable[list[_Row]]:
+    """Decoded rows of ``path``, a few MB at a time (see the module docstring for torn lines)."""
+    offset, tail = 0, b""
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK_BYTES)
+            data = tail + chunk if tail else chunk
+            if not chunk:
+                if data.strip():
+                    log.warning("%s: skipping a torn last line (%d bytes)", path, len(data))
+                return
+            cut = data.rfind(b"\n") + 1
+            tail = data[cut:]
+            if cut:
+                yield _decode(memoryview(data)[:cut], path, offset, last_chunk=not tail and not _more(handle))
+                offset += cut
+
+
+def _more(handle) -> bool:
+    position = handle.tell()
+    more = bool(handle.read(1))
+    handle.seek(position)
+    return more
+
+
+def _decode(data: memoryview, path: Path, offset: int, *, last_chunk: bool) -> list[_Row]:
+    """Rows of complete lines ``data`` found at byte ``offset`` of ``path``."""
+    try:
+        return _DECODER.decode_lines(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    rows, lines = [], bytes(data).split(b"\n")[:-1]  # data ends with a newline
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rows.append(_DECODER.decode(line))
+        except msgspec.ValidationError as exc:
+            raise ResultsError(f"{path}:{_line_number(path, offset, index)} lacks a field the leaderboard needs "
+                               f"or has the wrong type ({exc})") from None
+        except msgspec.DecodeError as exc:
+            if last_chunk and index == len(lines) - 1:
+                log.warning("%s: skipping a torn last line (%d bytes)", path, len(line))
+                continue
+            raise ResultsError(f"{path}:{_line_number(path, offset, index)} is not a JSON record ({exc}); the "
+                               "file is corrupted") from None
+    return rows
+
+
+def _line_number(path: Path, offset: int, index: int) -> int:
+    with open(path, "rb") as handle:
+        return handle.read(offset).count(b"\n") + index + 1

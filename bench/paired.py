@@ -2,16 +2,21 @@
 
 The **best** method of a column is the one with the best summary value (mean, or median for
 heavy-tailed metrics) in the metric's direction; ties go to the first in table order. Every other
-method with values on the same instances is compared with it by a one-sided **Wilcoxon
+method with values on the same instances is compared with it by a two-sided **Wilcoxon
 signed-rank test** on the per-instance differences (``scipy.stats.wilcoxon``, ``zero_method =
 "wilcox"``: zero differences are dropped; exact null distribution for n ≤ 50 without ties or
-zeros, the normal approximation with tie correction otherwise), alternative: the method is worse
-than the best. The ``k − 1`` p-values of a column are adjusted by **Holm**'s step-down procedure
-(Holm 1979), which controls the family-wise error rate at α without assuming independence. The
-column's **top group** is the best method plus every method whose adjusted p-value is ≥ α: the
-methods not shown to be worse than the best (a multiple comparison with the best, as in Hsu 1996).
-One-sided, because a method better than the "best" in rank terms (its median difference favours
-it while its mean does not) belongs in the top group, not outside it.
+zeros, the normal approximation with tie correction otherwise). The ``k − 1`` p-values of a
+column are adjusted by **Holm**'s step-down procedure (Holm 1979), which controls the family-wise
+error rate at α without assuming independence. A method is **significantly worse** than the best
+when its adjusted p-value is below α and the median of its per-instance differences from the best
+favours the best. The column's **top group** is the best method plus every method not
+significantly worse (a multiple comparison with the best, in the spirit of Hsu 1996): a method
+that the test finds *better* than the "best" in signed-rank terms (its median difference favours
+it while the mean does not) stays in the group.
+
+Two-sided, not one-sided in the direction of the observed means: the best is chosen by the same
+data, so a one-sided test in the direction the data already point to would reject a null
+difference twice as often as α (measured in ``tests/stats/test_paired.py``).
 
 A pair whose differences are all zero (or all missing) has p = 1 (no evidence of a difference).
 Only metrics with per-instance values are tested (set-level and cost metrics are not).
@@ -40,10 +45,9 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def wilcoxon_worse(differences: np.ndarray) -> np.ndarray:
-    """One-sided Wilcoxon signed-rank p-values, one per row of ``differences`` ``(pairs, n)``
-    (NaN = missing instance, dropped pairwise), for the alternative that the differences are
-    positive (``best − other`` oriented so that positive means the other method is worse)."""
+def wilcoxon_p(differences: np.ndarray) -> np.ndarray:
+    """Two-sided Wilcoxon signed-rank p-values, one per row of ``differences`` ``(pairs, n)``
+    (NaN = missing instance, dropped pairwise); 1 where every difference is zero or missing."""
     from scipy.stats import wilcoxon  # noqa: PLC0415
 
     d = np.asarray(differences, dtype=np.float64)
@@ -55,18 +59,19 @@ def wilcoxon_worse(differences: np.ndarray) -> np.ndarray:
     full = np.flatnonzero(complete & nonzero)
     if full.size:
         with np.errstate(all="ignore"):
-            p[full] = wilcoxon(d[full], axis=1, alternative="greater", zero_method="wilcox").pvalue
+            p[full] = wilcoxon(d[full], axis=1, zero_method="wilcox").pvalue
     for row in np.flatnonzero(~complete & nonzero):  # rare: some instance had no finite value
         x = d[row][np.isfinite(d[row])]
         if (x != 0).any():
-            p[row] = wilcoxon(x, alternative="greater", zero_method="wilcox").pvalue
+            p[row] = wilcoxon(x, zero_method="wilcox").pvalue
     return np.where(np.isfinite(p), p, 1.0)
 
 
 def top_group(per_instance: np.ndarray, best: int, higher_is_better: bool, alpha: float = ALPHA) -> tuple[
         np.ndarray, np.ndarray]:
     """For one column: ``per_instance`` ``(methods, n)`` values (NaN = missing), the index of the
-    best method. Returns the Holm-adjusted p-values (NaN for the best) and the top-group mask."""
+    best method and the metric's direction. Returns the Holm-adjusted two-sided p-values (NaN for
+    the best) and the top-group mask."""
     (adjusted,), (members,) = top_groups([(per_instance, best, higher_is_better)], alpha)
     return adjusted, members
 
@@ -74,18 +79,33 @@ def top_group(per_instance: np.ndarray, best: int, higher_is_better: bool, alpha
 def top_groups(columns: list[tuple[np.ndarray, int, bool]], alpha: float = ALPHA) -> tuple[
         list[np.ndarray], list[np.ndarray]]:
     """:func:`top_group` for many columns at once (one batched Wilcoxon call per instance count)."""
-    blocks: dict[int, list[tuple[int, np.ndarray]]] = {}  # n → (column, differences of its other methods)
+    blocks: dict[int, list[tuple[int, np.ndarray]]] = {}  # n → (column, oriented differences of its other methods)
     for c, (values, best, higher) in enumerate(columns):
-        differences = (1.0 if higher else -1.0) * (values[best][None, :] - values)
+        differences = (1.0 if higher else -1.0) * (values[best][None, :] - values)  # > 0: the other is worse
         blocks.setdefault(values.shape[1], []).append((c, np.delete(differences, best, axis=0)))
     raw = [np.full(values.shape[0], np.nan) for values, _, _ in columns]
+    favours_best = [np.zeros(values.shape[0], bool) for values, _, _ in columns]
     for block in blocks.values():
-        p = wilcoxon_worse(np.concatenate([d for _, d in block]))
+        stacked = np.concatenate([d for _, d in block])
+        p = wilcoxon_p(stacked)
+        with np.errstate(all="ignore"):
+            worse = _nanmedian_rows(stacked) > 0
         at = 0
         for c, d in block:
             others = np.delete(np.arange(columns[c][0].shape[0]), columns[c][1])
             raw[c][others] = p[at:at + d.shape[0]]
+            favours_best[c][others] = worse[at:at + d.shape[0]]
             at += d.shape[0]
     adjusted = [holm(r) for r in raw]
-    members = [np.where(np.isnan(a), True, a >= alpha) for a in adjusted]  # NaN: the best itself
+    members = [np.isnan(a) | (a >= alpha) | ~f for a, f in zip(adjusted, favours_best)]  # NaN: the best itself
     return adjusted, members
+
+
+def _nanmedian_rows(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return np.zeros(x.shape[0])
+    finite = np.isfinite(x)
+    out = np.zeros(x.shape[0])
+    rows = finite.any(axis=1)
+    out[rows] = np.nanmedian(x[rows], axis=1)
+    return out

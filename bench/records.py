@@ -9,28 +9,43 @@ A record is a JSON object with these fields (``None`` where not applicable):
   ``weights_sha256``, ``n_instances`` (requested; ``None`` = all), ``n_background``;
 * method: ``method`` (row label), ``method_name``, ``family``, ``stochastic``, ``method_params``;
 * metric: ``metric`` (column label), ``metric_name``, ``category``, ``higher_is_better``,
-  ``per_instance``, ``metric_params``;
-* value: ``seed``, ``n`` (finite values), ``value`` (mean of the finite values), ``stderr``,
-  ``ci_low``/``ci_high`` (95 % percentile bootstrap, see :mod:`xaibench.stats`), ``values``
+  ``per_instance``, ``heavy_tailed``, ``metric_params``;
+* value: ``seed``, ``n`` (finite values), ``value`` (the mean of the finite values, or their
+  median for a heavy-tailed metric), ``stderr``, ``ci_low``/``ci_high`` (95 % interval) and
+  ``interval`` (which statistic and interval: :data:`xaibench.stats.INTERVALS`), ``values``
   (per-instance values, ``None`` where not finite, positions kept), ``extras`` (dict);
 * cost: ``seconds`` (the timed explanation pass), ``explanations_per_second``,
   ``peak_memory_mb``, ``metric_seconds``, ``device``, ``device_name``;
-* provenance: ``versions`` (xaibench, torch, python, numpy, git commit).
+* provenance: ``versions`` (xaibench, torch, python, numpy, git commit), ``code_sha256``
+  (:func:`code_sha256`).
 
 The key is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
 :data:`KEY_FIELDS` — everything that determines the value and nothing that does not (the suite's
 name, labels and timings are left out, so the same cell in two suites shares its key).
+
+The code's identity in the key is :func:`code_sha256`, a hash of the source files, rather than
+the git commit: a commit also changes with edits that cannot change a value (documentation,
+tests), which would throw away every cached record of a long run, and it misses uncommitted
+edits (``+dirty`` says only that some exist, not which), which would reuse stale records. The
+hash covers every Python file of the installed package — the harness, built-in methods, metrics,
+models and datasets — plus the files defining third-party method and metric classes, so it stays
+the same across runs of the same code wherever it is installed, and changes with any change to
+code that could change a value. It is conservative: any edit to the package invalidates cached
+records (a run resumed after an edit recomputes its cells), never the reverse.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
+import importlib.util
+import inspect
 import json
 import math
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 STATUSES = ("ok", "error", "skipped")
@@ -38,7 +53,7 @@ STATUSES = ("ok", "error", "skipped")
 KEY_FIELDS = (
     "dataset", "dataset_version", "model", "model_seed", "weights_sha256", "target",
     "method_name", "method_params", "metric_name", "metric_params",
-    "seed", "n_instances", "n_background", "device_type", "xaibench_version",
+    "seed", "n_instances", "n_background", "device_type", "xaibench_version", "code_sha256",
 )
 
 TIMING_FIELDS = ("seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds")
@@ -81,3 +96,55 @@ def record_key(identity: Mapping[str, Any]) -> str:
 def dumps(record: Mapping[str, Any]) -> str:
     """One JSON line (no newline inside; key order kept for readability)."""
     return json.dumps(jsonable(record), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+PACKAGES = ("xaibench", "xaibench.methods", "xaibench.models", "xaibench.datasets")
+
+
+def code_sha256(*classes: type) -> str:
+    """SHA-256 of the package's Python sources and of the source files of ``classes`` (methods,
+    metrics) that live outside it (third-party plugins); see the module docstring."""
+    inside = {path for _, path in _package_files()}
+    extra = sorted({str(f) for f in (_source_file(c) for c in classes) if f is not None and f not in inside})
+    return _combined(_package_sha256(), tuple(extra))
+
+
+@functools.lru_cache(maxsize=None)
+def _package_files() -> tuple[tuple[str, Path], ...]:
+    """``(module path, file)`` of every Python file of :data:`PACKAGES`, named the same whether the
+    package is installed as a wheel (subpackages nested) or editable (subpackages side by side)."""
+    files: dict[str, Path] = {}
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            for path in Path(root).rglob("*.py"):
+                files[f"{name.replace('.', '/')}/{path.relative_to(root).as_posix()}"] = path.resolve()
+    return tuple(sorted(files.items()))
+
+
+@functools.lru_cache(maxsize=1)
+def _package_sha256() -> str:
+    digest = hashlib.sha256()
+    for name, path in _package_files():
+        digest.update(f"{name}\0".encode())
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _combined(package: str, extra: tuple[str, ...]) -> str:
+    if not extra:
+        return package
+    digest = hashlib.sha256(package.encode())
+    for name in extra:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def _source_file(cls: type) -> Path | None:
+    try:
+        source = inspect.getsourcefile(cls)
+    except TypeError:  # a built-in or dynamically created class
+        return None
+    return Path(source).resolve() if source else None

@@ -24,9 +24,10 @@ Interval of a mean: the symmetric studentized bootstrap (bootstrap-t)
     percentile against ``scipy.stats.bootstrap``'s own bootstrap distribution.
 
     A resample whose values are all equal has ``se* = 0`` and counts as ``|t*| = ∞``; if more than
-    5 % of the resamples are such, the interval is unbounded and reported as none. Constant data
-    (``s = 0``) has the interval ``[mean, mean]``. With fewer than :data:`MIN_N` values there is no
-    interval.
+    5 % of the resamples are such, the interval is unbounded and reported as none — always the
+    case for n ≤ 3 (at n = 4 the interval exists, and is wide: about ±3.4 standard deviations for
+    normal data, with 98 % coverage). Constant data (``s = 0``, n ≥ 2) has the interval
+    ``[mean, mean]``. A single value has no interval.
 
 Interval of a median: the distribution-free order-statistic interval
     ``[x₍ₗ₎, x₍ₕ₎]`` with the indices of ``scipy.stats.quantile_test(...).confidence_interval()``
@@ -34,7 +35,7 @@ Interval of a median: the distribution-free order-statistic interval
     distribution, asymmetric around the median when the data are skewed. No resampling is needed,
     and no bootstrap interval of the median does better: its bootstrap distribution is discrete,
     and BCa's jackknife acceleration is inconsistent for the median. There is no interval for
-    n < 6 (even ``[min, max]`` covers less than 95 %).
+    n < 6 (even ``[min, max]`` covers less than 95 %), except ``[m, m]`` for n ≥ 2 equal values.
 
 Pooling seeds: with ``S`` seeds each scoring the same ``n`` instances in the same order, a cell's
 values form an ``S × n`` matrix. :func:`per_instance_means` averages each instance over its seeds
@@ -56,7 +57,6 @@ import numpy as np
 BOOTSTRAP_SEED = 0
 RESAMPLES = 999
 LEVEL = 0.95
-MIN_N = 5
 _CHUNK_ELEMENTS = 1 << 22  # rows × resamples held at once (32 MB of float64)
 
 
@@ -140,7 +140,7 @@ def _mean_interval(x: np.ndarray, *, interval: bool = True) -> np.ndarray:
     centred = x - mean[:, None]
     sd = np.sqrt((centred**2).sum(axis=1) / (n - 1))
     se = sd / math.sqrt(n)
-    if n < MIN_N or not interval:
+    if not interval:
         return np.stack([mean, se, *np.full((2, cells), np.nan)])
     q = np.sqrt((n - 1) * _ratio_quantile(centred / np.where(sd > 0, sd, 1.0)[:, None]))
     q = np.where(q < _UNBOUNDED, q, np.nan)  # > 5 % of resamples with all values equal
@@ -205,7 +205,8 @@ def _median_interval(x: np.ndarray, *, interval: bool = True) -> np.ndarray:
     low_index, high_index = median_interval_indices(n)
     nan = np.full(cells, np.nan)
     if low_index < 0 or high_index >= n or not interval:
-        return np.stack([median, nan, nan, nan])
+        constant = np.where((x[:, 0] == x[:, -1]) & interval & (n >= 2), median, np.nan)
+        return np.stack([median, nan, constant, constant])
     return np.stack([median, nan, x[:, low_index], x[:, high_index]])
 
 

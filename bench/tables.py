@@ -110,6 +110,7 @@ class TaskTable:
     columns: list[Column]
     methods: list[str]
     method_names: list[str | None]
+    method_keys: dict[str, MethodKey]
     cells: dict[tuple[str, str], CellResult]
     category_rank: dict[str, dict[str, float | None]]
     dropped: list[str]  # columns that apply to no method of this task
@@ -395,7 +396,8 @@ def _task_table(rs: RecordSet, tid: int, latest: np.ndarray, cells: dict, method
     table = TaskTable(
         key=rs.tables[tid], label=label, quality=dict(rs.quality.get(tid, {})),
         devices=sorted(rs.devices.get(tid, set())), seeds=seeds, columns=columns, methods=methods,
-        method_names=[rs.methods[m].name for m in method_ids], cells=table_cells, category_rank={},
+        method_names=[rs.methods[m].name for m in method_ids],
+        method_keys={label: rs.methods[m] for label, m in zip(methods, method_ids)}, cells=table_cells, category_rank={},
         dropped=dropped, empty=empty, ids=(tid, dict(zip(methods, method_ids)), by_label))
     return table
 

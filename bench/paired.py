@@ -56,10 +56,15 @@ def wilcoxon_p(differences: np.ndarray) -> np.ndarray:
         return p
     complete = np.isfinite(d).all(axis=1)
     nonzero = (np.where(np.isfinite(d), d, 0.0) != 0).any(axis=1)
-    full = np.flatnonzero(complete & nonzero)
-    if full.size:
-        with np.errstate(all="ignore"):
-            p[full] = wilcoxon(d[full], axis=1, zero_method="wilcox").pvalue
+    magnitudes = np.sort(np.abs(d), axis=1)
+    tied = (magnitudes[:, 0] == 0) | (np.diff(magnitudes, axis=1) == 0).any(axis=1)
+    for group in (complete & nonzero & ~tied, complete & nonzero & tied):
+        # scipy decides exact vs. approximate for a whole batch (exact only if no row has ties or
+        # zeros): batches of like rows give every row the p-value it gets alone
+        rows = np.flatnonzero(group)
+        if rows.size:
+            with np.errstate(all="ignore"):
+                p[rows] = wilcoxon(d[rows], axis=1, zero_method="wilcox").pvalue
     for row in np.flatnonzero(~complete & nonzero):  # rare: some instance had no finite value
         x = d[row][np.isfinite(d[row])]
         if (x != 0).any():

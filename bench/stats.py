@@ -19,8 +19,8 @@ Interval of a mean: the symmetric studentized bootstrap (bootstrap-t)
     because a leaderboard summarises ~10⁵ cells and one scipy call per cell costs milliseconds:
     the resample means of every cell with the same n come from one matrix product with a shared
     table of multinomial resampling counts (``X @ Wᵀ``). The counts are drawn from a generator
-    seeded by (:data:`BOOTSTRAP_SEED`, n), so the same values always give the same interval,
-    whichever other cells are summarised with them. The test-suite checks the resampling and the
+    seeded by (:data:`BOOTSTRAP_SEED`, n) and applied to the sorted values, so the same values, in
+    any order, always give the same interval, whichever other cells are summarised with them. The test-suite checks the resampling and the
     percentile against ``scipy.stats.bootstrap``'s own bootstrap distribution.
 
     A resample whose values are all equal has ``se* = 0`` and counts as ``|t*| = ∞``; if more than
@@ -151,28 +151,28 @@ def _mean_interval(x: np.ndarray, *, interval: bool = True) -> np.ndarray:
 def _ratio_quantile(z: np.ndarray) -> np.ndarray:
     """Per row of standardised values ``z`` ``(cells, n)``: the :data:`LEVEL` quantile over the
     resamples of ``(mean* − mean)² / var₀*`` (``var₀*`` the resample's variance with ddof = 0), so
-    that ``|t*| = √((n − 1)·ratio)``. Float32 (the quantile needs 6 digits, not 16); a resample
-    whose values are all equal has ``var₀* ≈ 0`` and a ratio of order 1e7 or more, above any
-    finite ``|t*|`` a real sample gives."""
+    that ``|t*| = √((n − 1)·ratio)``. The ratios are computed in float64 and selected in float32
+    (selection is the costly step; the quantile needs 6 digits, not 16). A resample whose values are
+    all equal has ``var₀* = 0`` and an infinite ratio."""
     cells, n = z.shape
-    weights = _resampling_weights(n).astype(np.float32)
-    z32 = z.astype(np.float32)
+    weights = _resampling_weights(n)
     step = max(1, min(cells, _CHUNK_ELEMENTS // RESAMPLES))
-    shift, second = np.empty((step, RESAMPLES), np.float32), np.empty((step, RESAMPLES), np.float32)
+    shift, second = np.empty((step, RESAMPLES)), np.empty((step, RESAMPLES))
+    ratio = np.empty((step, RESAMPLES), np.float32)
     out = np.empty(cells)
     for start in range(0, cells, step):
-        block = z32[start:start + step]
+        block = z[start:start + step]
         rows = block.shape[0]
-        s, m2 = shift[:rows], second[:rows]
+        s, m2, r = shift[:rows], second[:rows], ratio[:rows]
         np.matmul(block, weights, out=s)  # mean* − mean
         np.matmul(block * block, weights, out=m2)  # mean* of z²
         np.multiply(s, s, out=s)
         np.subtract(m2, s, out=m2)
-        np.abs(m2, out=m2)  # rounding can leave −0.0000001 where the variance is 0
+        np.maximum(m2, 0.0, out=m2)  # rounding can leave −1e-17 where the variance is 0
+        m2[m2 < 1e-12] = 0.0  # all values equal, up to rounding (z has unit variance)
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(s, m2, out=s)
-        np.nan_to_num(s, copy=False, nan=np.inf)
-        out[start:start + rows] = np.partition(s, _QUANTILE_INDEX, axis=1)[:, _QUANTILE_INDEX]
+            np.divide(s, m2, out=r, casting="same_kind")
+        out[start:start + rows] = np.partition(r, _QUANTILE_INDEX, axis=1)[:, _QUANTILE_INDEX]
     return out
 
 

@@ -4,8 +4,10 @@ The **best** method of a column is the one with the best summary value (mean, or
 heavy-tailed metrics) in the metric's direction; ties go to the first in table order. Every other
 method with values on the same instances is compared with it by a two-sided **Wilcoxon
 signed-rank test** on the per-instance differences (``scipy.stats.wilcoxon``, ``zero_method =
-"wilcox"``: zero differences are dropped; exact null distribution for n ≤ 50 without ties or
-zeros, the normal approximation with tie correction otherwise). The ``k − 1`` p-values of a
+"wilcox"``: zero differences are dropped). For n ≤ 50 the p-value comes from the exact null
+distribution; with ties, scipy rounds the statistic conservatively (scipy issue 19872) rather than
+running its permutation test, which costs seconds per comparison. For n > 50, the normal
+approximation with tie and continuity corrections. The ``k − 1`` p-values of a
 column are adjusted by **Holm**'s step-down procedure (Holm 1979), which controls the family-wise
 error rate at α without assuming independence. A method is **significantly worse** than the best
 when its adjusted p-value is below α and the median of its per-instance differences from the best
@@ -27,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 ALPHA = 0.05
+EXACT_MAX_N = 50
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -58,17 +61,18 @@ def wilcoxon_p(differences: np.ndarray) -> np.ndarray:
     nonzero = (np.where(np.isfinite(d), d, 0.0) != 0).any(axis=1)
     magnitudes = np.sort(np.abs(d), axis=1)
     tied = (magnitudes[:, 0] == 0) | (np.diff(magnitudes, axis=1) == 0).any(axis=1)
+    method = "exact" if d.shape[1] <= EXACT_MAX_N else "asymptotic"
     for group in (complete & nonzero & ~tied, complete & nonzero & tied):
-        # scipy decides exact vs. approximate for a whole batch (exact only if no row has ties or
-        # zeros): batches of like rows give every row the p-value it gets alone
+        # scipy picks the method for a whole batch, and for small tied samples a permutation test
+        # (seconds per row): batches of like rows and an explicit method keep it exact and fast
         rows = np.flatnonzero(group)
         if rows.size:
             with np.errstate(all="ignore"):
-                p[rows] = wilcoxon(d[rows], axis=1, zero_method="wilcox").pvalue
+                p[rows] = wilcoxon(d[rows], axis=1, zero_method="wilcox", method=method).pvalue
     for row in np.flatnonzero(~complete & nonzero):  # rare: some instance had no finite value
         x = d[row][np.isfinite(d[row])]
         if (x != 0).any():
-            p[row] = wilcoxon(x, zero_method="wilcox").pvalue
+            p[row] = wilcoxon(x, zero_method="wilcox", method="exact" if x.size <= EXACT_MAX_N else "asymptotic").pvalue
     return np.where(np.isfinite(p), p, 1.0)
 
 

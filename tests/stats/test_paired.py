@@ -34,14 +34,17 @@ def test_wilcoxon_hand_case():
     # signs (+1, −2, +3, +4, +5): W− = 2; P(W− ≤ 2) = #{∅, {1}, {2}} / 32 = 3/32, two-sided 6/32
     assert wilcoxon_p(np.array([[1.0, -2.0, 3.0, 4.0, 5.0]])) == pytest.approx([6 / 32])
     assert wilcoxon_p(np.zeros((1, 8))).tolist() == [1.0]  # no evidence of any difference
+    # all magnitudes tied: the average ranks sum to the maximum, W+ = 6·7/2, so again p = 2/2⁶
+    assert wilcoxon_p(np.full((1, 6), 0.4)) == pytest.approx([2 / 64])
+    assert wilcoxon_p(np.random.default_rng(0).standard_normal((2, 60)) + 1)[0] < 1e-6  # n > 50: normal approx.
 
 
 def test_batched_wilcoxon_equals_scipy_row_by_row_with_missing_values():
     rng = np.random.default_rng(1)
     d = rng.standard_normal((30, 24)) + 0.3
     d[3, [0, 5]] = np.nan
-    d[7] = np.round(d[7])  # ties and zeros: the normal approximation
-    expected = [sps.wilcoxon(row[np.isfinite(row)]).pvalue for row in d]
+    d[7] = np.round(d[7])  # ties and zeros: scipy's exact distribution, rounding conservatively
+    expected = [sps.wilcoxon(row[np.isfinite(row)], method="exact").pvalue for row in d]
     assert wilcoxon_p(d) == pytest.approx(expected)
 
 

@@ -28,8 +28,10 @@ COLUMNS = [
 def rows(board: Board) -> list[dict[str, Any]]:
     """The tidy rows (see the module docstring); ``quality`` is a dict."""
     out: list[dict[str, Any]] = []
-    provenance = {"xaibench_version": "; ".join(board.provenance.get("xaibench", [])) or None,
-                  "git_commit": "; ".join(board.provenance.get("git_commit", [])) or None}
+    joined = {k: "; ".join(v) or None for k, v in board.provenance.items()}
+    provenance = {"xaibench_version": joined.get("xaibench"), "git_commit": joined.get("git_commit")}
+    overall = {**provenance, "suite": joined.get("suite_name"), "suite_version": joined.get("suite_version"),
+               "device": joined.get("device"), "code": joined.get("code")}
     for table in board.tables:
         head = _head(table, provenance)
         for method_index, method in enumerate(table.methods):
@@ -54,13 +56,13 @@ def rows(board: Board) -> list[dict[str, Any]]:
     for summary in board.summary:
         for i, method in enumerate(summary.methods):
             r = summary.ranking
-            out.append({**provenance, "kind": "summary", "method": method, "column": f"mean_rank[{summary.category}]",
+            out.append({**overall, "kind": "summary", "method": method, "column": f"mean_rank[{summary.category}]",
                         "category": summary.category, "higher_is_better": False, "status": "ok",
                         "value": float(r.mean_rank[i]), "ci_low": _finite(r.ci_low[i]), "ci_high": _finite(r.ci_high[i]),
                         "group": r.letters[i], "n_tasks": r.n_tasks,
                         "friedman_p": r.friedman.f_p_value if r.friedman else None, "cd": r.cd})
         for method in summary.unranked:
-            out.append({**provenance, "kind": "summary", "method": method, "column": f"mean_rank[{summary.category}]",
+            out.append({**overall, "kind": "summary", "method": method, "column": f"mean_rank[{summary.category}]",
                         "category": summary.category, "higher_is_better": False, "status": "gap",
                         "n_tasks": len(summary.tasks)})
     return out

@@ -544,6 +544,8 @@ def _provenance(rs: RecordSet) -> dict[str, list[str]]:
 
     return {
         "suite": seen(f"{t.suite} v{t.suite_version}" if t.suite_version else t.suite for t in rs.tables),
+        "suite_name": seen(t.suite for t in rs.tables),
+        "suite_version": seen(t.suite_version for t in rs.tables),
         "xaibench": seen(v.get("xaibench") for v in rs.versions),
         "git_commit": seen(v.get("git_commit") for v in rs.versions),
         "code": seen(t.code for t in rs.tables),

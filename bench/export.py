@@ -58,7 +58,8 @@ def rows(board: Board) -> list[dict[str, Any]]:
             r = summary.ranking
             out.append({**overall, "kind": "summary", "method": method, "column": f"mean_rank[{summary.category}]",
                         "category": summary.category, "higher_is_better": False, "status": "ok",
-                        "value": float(r.mean_rank[i]), "ci_low": _finite(r.ci_low[i]), "ci_high": _finite(r.ci_high[i]),
+                        "value": float(r.mean_rank[i]), "ci_low": _finite(r.ci_low[i]),
+                        "ci_high": _finite(r.ci_high[i]),
                         "group": r.letters[i], "n_tasks": r.n_tasks,
                         "friedman_p": r.friedman.f_p_value if r.friedman else None, "cd": r.cd})
         for method in summary.unranked:

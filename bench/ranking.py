@@ -18,7 +18,7 @@ multiple data sets", JMLR 7:1-30, prescribes.
   one group (a method alone is its own). When the Friedman test is not significant, all methods
   form one group.
 * **Rank intervals**: a 95 % BCa interval on each method's mean rank, resampling tasks with
-  replacement (``scipy.stats.bootstrap``, 9,999 resamples, fixed seed); ranks stay the within-task
+  replacement (``scipy.stats.bootstrap``, 1,999 resamples, fixed seed); ranks stay the within-task
   ranks, so the interval says how much the mean rank depends on which tasks are in the suite.
   A method with the same rank in every task gets ``[r, r]``. Needs N ≥ 2.
 """
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ALPHA = 0.05
-RANK_RESAMPLES = 9999
+RANK_RESAMPLES = 1999
 RANK_SEED = 0
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
-from itertools import chain
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,12 @@ class _Row(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Row)
+# everything that decides a record's (table, method, metric) codes, but the Raw parameter fields
+# (unhashable: added as bytes) and ``versions`` (only needed without a code_sha256)
+_IDENTITY = attrgetter("task", "suite", "suite_version", "n_instances", "n_background", "model_seed",
+                       "dataset_version", "weights_sha256", "device_type", "device", "code_sha256", "device_name",
+                       "method", "method_name", "metric", "metric_name", "category", "higher_is_better",
+                       "per_instance", "heavy_tailed")
 
 
 @dataclass(frozen=True)
@@ -184,14 +191,23 @@ class RecordSet:
         cell the later one counts."""
         if not len(self):
             return np.empty(0, np.int64)
-        keys = np.stack([self.table, self.method, self.metric, self.seed]).T
-        reversed_keys = keys[::-1]
-        _, first_in_reversed = np.unique(reversed_keys, axis=0, return_index=True)
+        keys = combined_key(self.table, self.method, self.metric, self.seed)
+        _, first_in_reversed = np.unique(keys[::-1], return_index=True)
         latest = np.sort(len(self) - 1 - first_in_reversed)
         if latest.size < len(self):
             log.info("%d records were replaced by later records of the same cell (a retry, or repeated run folders)",
                      len(self) - latest.size)
         return latest
+
+
+def combined_key(*columns: np.ndarray) -> np.ndarray:
+    """One int64 per row that is equal exactly when every column is (a mixed-radix number)."""
+    key = np.zeros(len(columns[0]), np.int64)
+    for column in columns:
+        column = np.asarray(column, np.int64)
+        low = int(column.min()) if column.size else 0
+        key = key * (int(column.max()) - low + 1 if column.size else 1) + (column - low)
+    return key
 
 
 class _Builder:
@@ -206,7 +222,9 @@ class _Builder:
             "table", "method", "metric", "seed", "status", "error", "source", "length", "summary", "interval",
             "values")}
         self._versions_seen: set[bytes] = set()
-        self._raw_codes: dict[tuple, int] = {}
+        self._raw_codes: dict[tuple, tuple[int, int, int]] = {}
+        self._parts: dict[tuple, int] = {}
+        self._interned: dict[Any, Any] = {}
 
     def add_source(self, source: Source) -> int:
         self.out.sources.append(source)
@@ -215,38 +233,26 @@ class _Builder:
     def add(self, rows: list[_Row], source: int) -> None:
         if not rows:
             return
-        out, raw_codes = self.out, self._raw_codes
-        table_ids, method_ids, metric_ids = [], [], []
-        for row in rows:  # the hot loop: one tuple and one dict look-up per catalogue and record
-            tkey = (row.task, row.suite, row.suite_version, row.n_instances, row.n_background, row.model_seed,
-                    row.dataset_version, row.weights_sha256, row.device_type, row.device, row.code_sha256,
-                    None if row.code_sha256 else bytes(row.versions), row.device_name)
-            tid = raw_codes.get(tkey)
-            if tid is None:
-                tid = raw_codes[tkey] = self._table_id(row)
-            mkey = (1, row.method, row.method_name, bytes(row.method_params))
-            mid = raw_codes.get(mkey)
-            if mid is None:
-                mid = raw_codes[mkey] = self._catalogue_id("method", MethodKey(
-                    row.method, row.method_name, self._canonical(row.method_params)), out.methods)
-            ckey = (2, row.metric, row.metric_name, bytes(row.metric_params), row.category, row.higher_is_better,
-                    row.per_instance, row.heavy_tailed)
-            cid = raw_codes.get(ckey)
-            if cid is None:
-                cid = raw_codes[ckey] = self._catalogue_id("metric", MetricKey(
-                    row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
-                    row.higher_is_better, row.per_instance, row.heavy_tailed), out.metrics)
-            table_ids.append(tid)
-            method_ids.append(mid)
-            metric_ids.append(cid)
+        out, codes, intern = self.out, self._raw_codes, self._interned
+        ids = []
+        for row in rows:  # the hot loop: one tuple (built in C) and one dict look-up per record
+            key = _IDENTITY(row) + (bytes(row.method_params), bytes(row.metric_params))
+            if row.code_sha256 is None:
+                key += (bytes(row.versions),)
+            found = codes.get(key)
+            if found is None:
+                key = tuple(map(intern.setdefault, key, key))  # keep shared objects, not this row's
+                found = codes[key] = self._identify(row, key)
+            ids.append(found)
         n = len(rows)
+        id_array = np.array(ids, dtype=np.int32).reshape(n, 3)
         status = np.fromiter((STATUS.get(r.status, ERROR) for r in rows), np.int8, n)
         values = [r.values if r.values is not None and r.status == "ok" else () for r in rows]
         lengths = np.fromiter(map(len, values), np.int64, n)
         cols = self._columns
-        cols["table"].append(np.asarray(table_ids, np.int32))
-        cols["method"].append(np.asarray(method_ids, np.int32))
-        cols["metric"].append(np.asarray(metric_ids, np.int32))
+        cols["table"].append(id_array[:, 0])
+        cols["method"].append(id_array[:, 1])
+        cols["metric"].append(id_array[:, 2])
         cols["seed"].append(np.fromiter((r.seed for r in rows), np.int64, n))
         cols["status"].append(status)
         cols["error"].append(np.fromiter((-1 if r.status == "ok" else self._catalogue_id(
@@ -257,7 +263,26 @@ class _Builder:
         cols["summary"].append(np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64))
         cols["interval"].append(np.fromiter((-1 if r.interval is None else self._catalogue_id(
             "interval", r.interval, out.intervals) for r in rows), np.int32, n))
-        self._versions_seen.update(bytes(r.versions) for r in rows if r.code_sha256 is not None)
+
+    def _identify(self, row: _Row, key: tuple) -> tuple[int, int, int]:
+        """(table, method, metric) codes of a record whose identity ``key`` was not seen before."""
+        parts = self._parts
+        table_part = key[:12] + key[22:]
+        table = parts.get(table_part)
+        if table is None:
+            table = parts[table_part] = self._table_id(row)
+        method_part = ("method",) + key[12:14] + key[20:21]
+        method = parts.get(method_part)
+        if method is None:
+            method = parts[method_part] = self._catalogue_id("method", MethodKey(
+                row.method, row.method_name, self._canonical(row.method_params)), self.out.methods)
+        metric_part = ("metric",) + key[14:20] + key[21:22]
+        metric = parts.get(metric_part)
+        if metric is None:
+            metric = parts[metric_part] = self._catalogue_id("metric", MetricKey(
+                row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
+                row.higher_is_better, row.per_instance, row.heavy_tailed), self.out.metrics)
+        return table, method, metric
 
     def _table_id(self, row: _Row) -> int:
         out = self.out
@@ -270,7 +295,7 @@ class _Builder:
             out.quality[tid] = json.loads(quality)
         if row.device_name:
             out.devices.setdefault(tid, set()).add(f"{row.device} ({row.device_name})")
-        self._versions_seen.add(bytes(row.versions))
+        self._versions_seen.add(bytes(row.versions))  # provenance: the versions of each table's records
         return tid
 
     def _catalogue_id(self, kind: str, key: Any, catalogue: list) -> int:
@@ -314,6 +339,7 @@ class _Builder:
         out.summary, out.interval = cat("summary", np.float64, (0, 3)), cat("interval", np.int32)
         out.values = cat("values", np.float64)
         out.versions = [self._parsed_versions(msgspec.Raw(v)) for v in sorted(self._versions_seen)]
+        self._raw_codes, self._parts, self._interned = {}, {}, {}
         out.start = np.concatenate([[0], np.cumsum(out.length)[:-1]]).astype(np.int64) if len(out.length) else \
             np.empty(0, np.int64)
         self._columns = {}

@@ -47,11 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from . import stats
-from .metric_checks import Agreement, Sanity, is_synthetic, kendall_agreement, random_is_last
+from .across_tasks import CategorySummary, agreement, sanity, summarise
+from .cells import Cells, pool
+from .metric_checks import Agreement, Sanity
 from .paired import ALPHA, top_groups
-from .ranking import Ranking, rank_methods
-from .recordset import ERROR, OK, SKIPPED, MethodKey, MetricKey, RecordSet, TableKey, read
+from .recordset import OK, SKIPPED, MethodKey, MetricKey, RecordSet, TableKey, read
 from .stats import Summary
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ class TaskTable:
     dropped: list[str]  # columns that apply to no method of this task
     empty: list[str]  # columns where no method has a value (left out of category ranks)
     progress: tuple[int, int] | None = None  # results done, planned (when a manifest says)
-    ids: tuple[int, dict[str, int], dict[str, int]] = field(default=(-1, {}, {}), repr=False)  # table, method, metric codes
+    dense: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty((0, 0))), repr=False)
+    # (methods × columns): the cell index in Cells (-1: no record) and the column rank (NaN: none)
 
     @property
     def task(self) -> str:
@@ -139,16 +140,6 @@ class TaskTable:
             return list(self.methods)
         order = {m: i for i, m in enumerate(self.methods)}
         return sorted(self.methods, key=lambda m: (ranks.get(m) is None, ranks.get(m) or 0.0, order[m]))
-
-
-@dataclass
-class CategorySummary:
-    category: str
-    tasks: list[str]
-    methods: list[str]  # ranked methods, best mean rank first
-    ranking: Ranking | None  # indices follow ``methods``
-    unranked: dict[str, list[str]]  # method → tasks where it has no category rank
-    refused: str | None = None  # why no ranking was computed
 
 
 @dataclass
@@ -189,19 +180,30 @@ def build_board(rs: RecordSet) -> Board:
     latest = rs.latest()
     method_labels, metric_labels = _labels(rs.methods), _labels(rs.metrics)
     table_labels = _table_labels(rs.tables)
-    cells, vectors = _cells(rs, latest)
+    cells = pool(rs, latest)
     progress, not_started = _progress(rs, latest)
+    repeated = {t.task for t in rs.tables if sum(u.task == t.task for u in rs.tables) > 1}
+    by_table = np.argsort(cells.table, kind="stable")
+    tids, starts = np.unique(cells.table[by_table], return_index=True)
+    seeds = _seeds_per_table(rs, latest)
     tables = []
-    for tid in _first_appearance(rs.table[latest]):
-        table = _task_table(rs, tid, latest, cells, method_labels, metric_labels, table_labels[tid])
-        table.progress = progress.get(table.task) if len([t for t in rs.tables if t.task == table.task]) == 1 \
-            else None
+    for tid, mine in sorted(zip(tids.tolist(), np.split(by_table, starts[1:])), key=lambda x: x[0]):
+        table = _task_table(rs, tid, cells, mine, method_labels, metric_labels, table_labels[tid], seeds[tid])
+        table.progress = None if table.task in repeated else progress.get(table.task)
         tables.append(table)
-    _mark_top_groups(tables, vectors)
+    _mark_top_groups(tables, cells)
     for table in tables:
         _category_ranks(table)
-    return Board(tables, _summary(tables), _agreement(tables), _sanity(tables), _provenance(rs), progress,
+    return Board(tables, summarise(tables), agreement(tables), sanity(tables), _provenance(rs), progress,
                  not_started)
+
+
+def _seeds_per_table(rs: RecordSet, latest: np.ndarray) -> dict[int, list[int]]:
+    pairs = np.unique(np.stack([rs.table[latest], rs.seed[latest]]).T, axis=0)
+    out: dict[int, list[int]] = {}
+    for t, seed in pairs.tolist():
+        out.setdefault(t, []).append(seed)
+    return out
 
 
 # -- labels ------------------------------------------------------------------------------------------
@@ -245,200 +247,74 @@ def _short(value: Any) -> str:
     return text[:12] if isinstance(value, str) and len(value) == 64 else text  # a SHA-256: its prefix
 
 
-def _first_appearance(ids: np.ndarray) -> list[int]:
-    _, first = np.unique(ids, return_index=True)
-    return ids[np.sort(first)].tolist()
-
-
 # -- cells -------------------------------------------------------------------------------------------
-@dataclass
-class _Cell:
-    status: int
-    n_seeds: int
-    seeds_seen: int
-    summary: Summary | None = None
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-def _cells(rs: RecordSet, latest: np.ndarray) -> tuple[dict[tuple[int, int, int], _Cell],
-                                                       dict[tuple[int, int, int], np.ndarray]]:
-    """Every (table, method, metric) cell of the latest records, and the per-instance vector
-    (seed-averaged) of each cell that has one."""
-    table, method, metric = rs.table[latest], rs.method[latest], rs.metric[latest]
-    status = rs.status[latest]
-    keys = np.stack([table, method, metric]).T
-    uniq, cell_of = np.unique(keys, axis=0, return_inverse=True)
-    cell_of = cell_of.reshape(-1)
-    ncell = len(uniq)
-    errors = np.bincount(cell_of, weights=status == ERROR, minlength=ncell)
-    oks = np.bincount(cell_of, weights=status == OK, minlength=ncell).astype(int)
-    seen = np.bincount(cell_of, minlength=ncell).astype(int)
-    cell_status = np.where(errors > 0, ERROR, np.where(oks > 0, OK, SKIPPED))
-    out = {(int(t), int(m), int(c)): _Cell(int(s), int(o), int(n))
-           for (t, m, c), s, o, n in zip(uniq.tolist(), cell_status.tolist(), oks.tolist(), seen.tolist())}
-    for r in np.flatnonzero(status == ERROR).tolist():
-        key = tuple(uniq[cell_of[r]].tolist())
-        out[key].errors.append((int(rs.seed[latest[r]]), rs.errors[rs.error[latest[r]]]))
-    # values of the ok records of ok cells
-    use = np.flatnonzero((status == OK) & (cell_status[cell_of] == OK))
-    recs, owner = latest[use], cell_of[use]
-    lengths = rs.length[recs]
-    per_instance = np.array([m.per_instance for m in rs.metrics], dtype=bool)[rs.metric[recs]]
-    lo_len = np.full(ncell, np.iinfo(np.int64).max)
-    hi_len = np.zeros(ncell, np.int64)
-    np.minimum.at(lo_len, owner, lengths)
-    np.maximum.at(hi_len, owner, lengths)
-    aligned = per_instance & (lo_len[owner] == hi_len[owner])
-    vectors: dict[tuple[int, int, int], np.ndarray] = {}
-    heavy = np.array([m.heavy_tailed for m in rs.metrics], dtype=bool)
-    for length in np.unique(lengths[aligned]).tolist():
-        pick = np.flatnonzero(aligned & (lengths == length))
-        pick = pick[np.argsort(owner[pick], kind="stable")]
-        cells_here, boundaries = np.unique(owner[pick], return_index=True)
-        matrix = rs.values[rs.start[recs[pick]][:, None] + np.arange(length)[None, :]] if length else \
-            np.empty((pick.size, 0))
-        finite = np.isfinite(matrix)
-        sums = np.add.reduceat(np.where(finite, matrix, 0.0), boundaries, axis=0) if length else \
-            np.empty((cells_here.size, 0))
-        counts = np.add.reduceat(finite.astype(np.int64), boundaries, axis=0) if length else sums
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-        single = np.diff(np.append(boundaries, pick.size)) == 1
-        first = recs[pick[boundaries]]
-        is_heavy = heavy[rs.metric[first]]
-        for flag in (False, True):
-            rows = np.flatnonzero(is_heavy == flag)
-            if not rows.size:
-                continue
-            known = _reusable(rs, first[rows], single[rows], flag)
-            summaries = _summaries(means[rows], flag, known)
-            for row, summary in zip(rows.tolist(), summaries):
-                key = tuple(uniq[cells_here[row]].tolist())
-                out[key].summary = summary
-                vectors[key] = means[row]
-    rest = np.flatnonzero(~aligned)
-    if rest.size:
-        _pooled_flat(rs, recs[rest], owner[rest], uniq, out, heavy)
-    return out, vectors
-
-
-def _reusable(rs: RecordSet, records: np.ndarray, single: np.ndarray, heavy: bool) -> np.ndarray:
-    """``(cells, 2)`` interval of single-seed cells whose record already holds it, computed by
-    this version of :mod:`xaibench.stats` (NaN rows: compute it)."""
-    known = np.full((records.size, 2), np.nan)
-    name = stats.INTERVALS["median" if heavy else "mean"]
-    if name not in rs.intervals:
-        return known
-    same = single & (rs.interval[records] == rs.intervals.index(name))
-    summary = rs.summary[records[same]]
-    have = np.isfinite(summary[:, 1]) & np.isfinite(summary[:, 2])
-    rows = np.flatnonzero(same)[have]
-    known[rows] = summary[have][:, 1:]
-    return known
-
-
-def _summaries(rows: np.ndarray, heavy: bool, known: np.ndarray) -> list[Summary]:
-    compute = ~np.isfinite(known).all(axis=1)
-    value, stderr, low, high, count = stats.summarize_arrays(rows, heavy_tailed=heavy, intervals=compute)
-    low = np.where(compute, low, known[:, 0])
-    high = np.where(compute, high, known[:, 1])
-    statistic = "median" if heavy else "mean"
-    opt = stats._opt
-    return [Summary(int(c), opt(v), opt(s), opt(lo), opt(hi), statistic)
-            for v, s, lo, hi, c in zip(value.tolist(), stderr.tolist(), low.tolist(), high.tolist(), count.tolist())]
-
-
-def _pooled_flat(rs: RecordSet, recs: np.ndarray, owner: np.ndarray, uniq: np.ndarray,
-                 out: dict[tuple[int, int, int], _Cell], heavy: np.ndarray) -> None:
-    """Cells whose values are not aligned per instance: all their values as one sample."""
-    groups: dict[int, list[int]] = {}
-    for r, o in zip(recs.tolist(), owner.tolist()):
-        groups.setdefault(o, []).append(r)
-    for flag in (False, True):
-        owners = [o for o, rows in groups.items() if heavy[rs.metric[rows[0]]] == flag]
-        if not owners:
-            continue
-        samples = [np.concatenate([rs.values_of(r) for r in groups[o]]) for o in owners]
-        width = max(1, max(s.size for s in samples))
-        matrix = np.full((len(samples), width), np.nan)
-        for i, s in enumerate(samples):
-            matrix[i, :s.size] = s
-        for o, summary in zip(owners, stats.summarize_rows(matrix, heavy_tailed=flag)):
-            out[tuple(uniq[o].tolist())].summary = summary
-
-
 # -- one task table ----------------------------------------------------------------------------------
-def _task_table(rs: RecordSet, tid: int, latest: np.ndarray, cells: dict, method_labels: list[str],
-                metric_labels: list[str], label: str) -> TaskTable:
-    mine = latest[rs.table[latest] == tid]
-    method_ids = _first_appearance(rs.method[mine])
-    metric_ids = _first_appearance(rs.metric[mine])
-    columns = [Column(metric_labels[c], rs.metrics[c]) for c in metric_ids]
-    columns.sort(key=lambda col: not col.is_quality)  # quality first, cost last; stable otherwise
-    by_label = {metric_labels[c]: c for c in metric_ids}
-    methods = [method_labels[m] for m in method_ids]
+def _task_table(rs: RecordSet, tid: int, cells: Cells, mine: np.ndarray, method_labels: list[str],
+                metric_labels: list[str], label: str, seeds: list[int]) -> TaskTable:
+    """The table of ``tid`` from its cells ``mine`` (indices into ``cells``), built as dense
+    methods × columns arrays and then as :class:`CellResult` objects for rendering."""
+    method_ids, mpos = np.unique(cells.method[mine], return_inverse=True)
+    metric_ids, cpos = np.unique(cells.metric[mine], return_inverse=True)
+    index = np.full((method_ids.size, metric_ids.size), -1)
+    index[mpos.reshape(-1), cpos.reshape(-1)] = mine
+    status = np.where(index >= 0, cells.status[index], -1)
+    value = np.where(status == OK, cells.summary[index, 0], np.nan)
+    dropped_mask = (status == SKIPPED).all(axis=0)
+    quality = np.array([rs.metrics[c].is_quality for c in metric_ids.tolist()], dtype=bool)
+    keep = np.flatnonzero(~dropped_mask)
+    keep = keep[np.argsort(~quality[keep], kind="stable")]  # quality first, cost last
+    direction = np.array([-1.0 if rs.metrics[c].higher_is_better else 1.0 for c in metric_ids[keep].tolist()])
+    ranks = np.full(value.shape, np.nan)
+    if keep.size:
+        from scipy.stats import rankdata  # noqa: PLC0415
+
+        ranks[:, keep] = rankdata(value[:, keep] * direction, axis=0, nan_policy="omit")
+    methods = [method_labels[m] for m in method_ids.tolist()]
+    columns = [Column(metric_labels[c], rs.metrics[c]) for c in metric_ids[keep].tolist()]
+    names = {0: "ok", 1: "error", 2: "skipped"}
     table_cells: dict[tuple[str, str], CellResult] = {}
-    for m in method_ids:
-        for c in metric_ids:
-            cell = cells.get((tid, m, c))
-            if cell is None:
+    for j, column in zip(keep.tolist(), columns):
+        for i, method in enumerate(methods):
+            cell = int(index[i, j])
+            if cell < 0:
                 continue
-            status = {OK: "ok", ERROR: "error", SKIPPED: "skipped"}[cell.status]
-            table_cells[(method_labels[m], metric_labels[c])] = CellResult(
-                status, cell.summary if status == "ok" else None, cell.n_seeds if status == "ok" else cell.seeds_seen,
-                errors=sorted(cell.errors))
-    dropped = [c.label for c in columns if all(table_cells.get((m, c.label), MISSING).status == "skipped"
-                                               for m in methods)]
-    columns = [c for c in columns if c.label not in dropped]
-    _rank_columns(columns, methods, table_cells)
-    empty = [c.label for c in columns if not any(table_cells.get((m, c.label), MISSING).has_value for m in methods)]
-    seeds = sorted(set(rs.seed[mine].tolist()))
-    table = TaskTable(
+            ok = cells.status[cell] == OK
+            rank = ranks[i, j]
+            table_cells[(method, column.label)] = CellResult(
+                names[int(cells.status[cell])], cells.summary_of(cell),
+                int(cells.n_ok[cell] if ok else cells.n_seen[cell]), None if rank != rank else float(rank),
+                errors=sorted(cells.errors.get(cell, [])))
+    has_value = np.isfinite(ranks[:, keep])
+    return TaskTable(
         key=rs.tables[tid], label=label, quality=dict(rs.quality.get(tid, {})),
         devices=sorted(rs.devices.get(tid, set())), seeds=seeds, columns=columns, methods=methods,
-        method_names=[rs.methods[m].name for m in method_ids],
-        method_keys={label: rs.methods[m] for label, m in zip(methods, method_ids)}, cells=table_cells, category_rank={},
-        dropped=dropped, empty=empty, ids=(tid, dict(zip(methods, method_ids)), by_label))
-    return table
+        method_names=[rs.methods[m].name for m in method_ids.tolist()],
+        method_keys={label: rs.methods[m] for label, m in zip(methods, method_ids.tolist())}, cells=table_cells,
+        category_rank={}, dropped=[metric_labels[c] for c in metric_ids[dropped_mask].tolist()],
+        empty=[c.label for c, any_value in zip(columns, has_value.any(axis=0).tolist()) if not any_value],
+        dense=(index[:, keep], ranks[:, keep]))
 
 
-def _rank_columns(columns: list[Column], methods: list[str], cells: dict[tuple[str, str], CellResult]) -> None:
-    from scipy.stats import rankdata  # noqa: PLC0415
-
-    if not columns or not methods:
-        return
-    values = np.array([[cells[(m, c.label)].summary.value if cells.get((m, c.label), MISSING).has_value else np.nan
-                        for c in columns] for m in methods], dtype=np.float64)
-    direction = np.array([-1.0 if c.higher_is_better else 1.0 for c in columns])
-    ranks = rankdata(values * direction, axis=0, nan_policy="omit")
-    for i, m in enumerate(methods):
-        for j, c in enumerate(columns):
-            if np.isfinite(ranks[i, j]):
-                cells[(m, c.label)].rank = float(ranks[i, j])
-
-
-def _mark_top_groups(tables: list[TaskTable], vectors: dict) -> None:
+def _mark_top_groups(tables: list[TaskTable], cells: Cells) -> None:
+    """Top groups of every tested column of every table, with one batched call (:mod:`xaibench.paired`)."""
     jobs, targets = [], []
     for table in tables:
-        tid, method_ids, metric_ids = table.ids
-        for column in table.columns:
+        index, ranks = table.dense
+        for j, column in enumerate(table.columns):
             if not column.tested:
                 continue
-            scored = [m for m in table.methods if table.cell(m, column.label).has_value]
-            keys = [(tid, method_ids[m], metric_ids[column.label]) for m in scored]
-            if len(scored) < 2 or any(k not in vectors for k in keys):
+            rows = np.flatnonzero(np.isfinite(ranks[:, j]))
+            if rows.size < 2 or any(int(index[i, j]) not in cells.vectors for i in rows.tolist()):
                 continue
-            matrix = np.stack([vectors[k] for k in keys])
-            ranks = [table.cell(m, column.label).rank for m in scored]
-            best = int(np.argmin(ranks))
-            jobs.append((matrix, best, column.higher_is_better))
-            targets.append((table, column, scored))
+            matrix = np.stack([cells.vectors[int(index[i, j])] for i in rows.tolist()])
+            jobs.append((matrix, int(np.argmin(ranks[rows, j])), column.higher_is_better))
+            targets.append((table, column, [table.methods[i] for i in rows.tolist()]))
     if not jobs:
         return
     adjusted, members = top_groups(jobs, ALPHA)
     for (table, column, scored), p, member in zip(targets, adjusted, members):
         for m, pv, top in zip(scored, p.tolist(), member.tolist()):
-            cell = table.cell(m, column.label)
+            cell = table.cells[(m, column.label)]
             cell.top = bool(top)
             cell.p_value = None if pv != pv else pv
 
@@ -451,91 +327,6 @@ def _category_ranks(table: TaskTable) -> None:
             values = [table.cell(m, c.label).rank for c in scope]
             ranks[m] = None if not scope or any(r is None for r in values) else sum(values) / len(values)
         table.category_rank[category] = ranks
-
-
-# -- across tasks --------------------------------------------------------------------------------------
-def _summary(tables: list[TaskTable]) -> list[CategorySummary]:
-    categories = list(dict.fromkeys(cat for t in tables for cat in t.categories))
-    out = []
-    for category in categories:
-        scoped = [t for t in tables if category in t.categories
-                  and any(r is not None for r in t.category_rank[category].values())]
-        tasks = [t.task for t in scoped]
-        repeated = sorted({t for t in tasks if tasks.count(t) > 1})
-        if repeated:
-            out.append(CategorySummary(category, [t.label for t in scoped], [], None, {}, refused=(
-                f"{len(repeated)} task(s) have records under several settings ({', '.join(repeated[:3])}"
-                f"{'...' if len(repeated) > 3 else ''}); their tables are shown apart, but a ranking across "
-                "tasks would have to choose one. Render each run folder alone, or re-run the stale cells.")))
-            continue
-        methods = list(dict.fromkeys(m for t in scoped for m in t.methods))
-        matrix = np.array([[_nan(t.category_rank[category].get(m)) for m in methods] for t in scoped])
-        complete = np.isfinite(matrix).all(axis=0) if scoped else np.zeros(len(methods), bool)
-        unranked = {m: [t.label for t, v in zip(scoped, matrix[:, j]) if not np.isfinite(v)]
-                    for j, m in enumerate(methods) if not complete[j]}
-        ranked = [m for m, ok in zip(methods, complete) if ok]
-        if not ranked:
-            out.append(CategorySummary(category, tasks, [], None, unranked,
-                                       refused="no method has a rank in every task of this category"))
-            continue
-        from scipy.stats import rankdata  # noqa: PLC0415
-
-        within = rankdata(matrix[:, complete], axis=1)
-        ranking = rank_methods(within)
-        order = np.argsort(ranking.mean_rank, kind="stable")
-        ranking = _reorder(ranking, order)
-        out.append(CategorySummary(category, tasks, [ranked[i] for i in order], ranking, unranked))
-    return out
-
-
-def _reorder(ranking: Ranking, order: np.ndarray) -> Ranking:
-    position = {int(old): new for new, old in enumerate(order.tolist())}
-    return Ranking(ranking.n_tasks, ranking.mean_rank[order], ranking.ci_low[order], ranking.ci_high[order],
-                   ranking.friedman, ranking.cd, [[position[i] for i in g] for g in ranking.groups],
-                   [ranking.letters[i] for i in order.tolist()])
-
-
-def _nan(value: float | None) -> float:
-    return np.nan if value is None else value
-
-
-def _quality_ranks(table: TaskTable) -> tuple[list[str], np.ndarray]:
-    columns = [c for c in table.columns if c.is_quality]
-    ranks = np.array([[_nan(table.cell(m, c.label).rank) for m in table.methods] for c in columns]).reshape(
-        len(columns), len(table.methods))
-    return [c.label for c in columns], ranks
-
-
-def _agreement(tables: list[TaskTable]) -> Agreement | None:
-    metrics = list(dict.fromkeys(c.label for t in tables for c in t.columns if c.is_quality))
-    if len(metrics) < 2:
-        return None
-    index = {m: i for i, m in enumerate(metrics)}
-    blocks = []
-    for table in tables:
-        labels, ranks = _quality_ranks(table)
-        block = np.full((len(metrics), len(table.methods)), np.nan)
-        block[[index[label] for label in labels]] = ranks
-        blocks.append(block)
-    return kendall_agreement(metrics, blocks)
-
-
-def _sanity(tables: list[TaskTable]) -> list[Sanity]:
-    counts: dict[str, list] = {}
-    for table in tables:
-        if not is_synthetic(table.key.dataset):
-            continue
-        labels, ranks = _quality_ranks(table)
-        names = [n or m for n, m in zip(table.method_names, table.methods)]
-        for label, last in zip(labels, random_is_last(ranks, names)):
-            if last is None:
-                continue
-            entry = counts.setdefault(label, [0, 0, []])
-            entry[0] += last
-            entry[1] += 1
-            if not last:
-                entry[2].append(table.label)
-    return [Sanity(label, last, n, failures) for label, (last, n, failures) in counts.items()]
 
 
 def _provenance(rs: RecordSet) -> dict[str, list[str]]:

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from xaibench.errors import InvalidParameterError, ResultsError
+from xaibench.recordset import read
 from xaibench.render import WIDTH
 from xaibench.stats import INTERVALS, summarize
 from xaibench.store import RunStore
 from xaibench.tables import build_board, build_tables, leaderboard
-from xaibench.recordset import read
 
 TASK = "toyset/net/out"
 COLUMNS = {  # metric -> (category, higher_is_better)
@@ -44,7 +44,7 @@ def rec(method, metric, value=None, status="ok", seed=0, values=None, task=TASK,
               "values": values, "value": None, "quality": {"test_accuracy": 0.9}, "device": "cpu",
               "device_type": "cpu", "device_name": "Test CPU (2 threads)", "n_instances": N, "code_sha256": "c0de" * 16,
               "versions": {"xaibench": "0.1.0", "git_commit": "abc123"},
-              "error_type": "ValueError" if status == "error" else ("NotApplicableError" if status == "skipped" else None),
+              "error_type": {"error": "ValueError", "skipped": "NotApplicableError"}.get(status),
               "error": {"error": "it broke", "skipped": "needs ground truth"}.get(status)}
     return {**record, **extra}
 
@@ -161,7 +161,8 @@ def test_heavy_tailed_metrics_show_the_median_and_its_interval():
 
 # -- safe aggregation -----------------------------------------------------------------------------------
 def test_same_label_with_other_parameters_is_another_row_or_column():
-    rows = [rec("ig", "q_up", 0.5, method_params={"n_steps": 50}), rec("ig", "q_up", 0.7, method_params={"n_steps": 64}),
+    rows = [rec("ig", "q_up", 0.5, method_params={"n_steps": 50}),
+            rec("ig", "q_up", 0.7, method_params={"n_steps": 64}),
             rec("ig", "q_up", 0.6, method_params={"n_steps": 64}, metric_params={"steps": 10}), rec("x", "q_up", 0.1)]
     (t,) = build_tables(rows)
     assert sorted(t.methods) == ["ig {n_steps=50}", "ig {n_steps=64}", "x"]

@@ -15,10 +15,9 @@ import subprocess
 import sys
 
 import pytest
+from leaderboard_records import write_records  # noqa: I001 - tests/perf is on sys.path (rootdir import mode)
 
 from xaibench.tables import leaderboard
-
-from leaderboard_records import write_records  # noqa: I001 - tests/perf is on sys.path (rootdir import mode)
 
 PEAK_MB = 500
 MEASURE = """

@@ -10,8 +10,17 @@ import pytest
 from scipy import stats as sps
 
 from xaibench.stats import (
-    INTERVALS, RESAMPLES, Summary, median_interval_indices, per_instance_means, pooled, record_fields,
-    resampling_indices, summarize, summarize_arrays, summarize_rows,
+    INTERVALS,
+    RESAMPLES,
+    Summary,
+    median_interval_indices,
+    per_instance_means,
+    pooled,
+    record_fields,
+    resampling_indices,
+    summarize,
+    summarize_arrays,
+    summarize_rows,
 )
 
 

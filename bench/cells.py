@@ -37,11 +37,14 @@ class Cells:
     def __len__(self) -> int:
         return int(self.table.size)
 
-    def summary_of(self, cell: int) -> Summary | None:
-        if self.status[cell] != OK:
-            return None
-        value, stderr, low, high, n = (None if v != v else v for v in self.summary[cell].tolist())
-        return Summary(int(n or 0), value, stderr, low, high, "median" if self.heavy[cell] else "mean")
+    def summaries(self) -> list[Summary | None]:
+        """One :class:`~xaibench.stats.Summary` per cell (``None`` unless the cell is ok)."""
+        out: list[Summary | None] = []
+        for (value, stderr, low, high, n), ok, heavy in zip(self.summary.tolist(), (self.status == OK).tolist(),
+                                                             self.heavy.tolist()):
+            out.append(Summary(int(n), _none(value), _none(stderr), _none(low), _none(high),
+                               "median" if heavy else "mean") if ok else None)
+        return out
 
 
 def pool(rs: RecordSet, latest: np.ndarray) -> Cells:
@@ -135,3 +138,7 @@ def _pool_flat(rs: RecordSet, cells: Cells, recs: np.ndarray, owner: np.ndarray)
             matrix[i, :s.size] = s
         value, stderr, low, high, count = stats.summarize_arrays(matrix, heavy_tailed=flag)
         cells.summary[owners] = np.stack([value, stderr, low, high, count]).T
+
+
+def _none(value: float) -> float | None:
+    return None if value != value else value  # NaN → None

@@ -186,9 +186,11 @@ def build_board(rs: RecordSet) -> Board:
     by_table = np.argsort(cells.table, kind="stable")
     tids, starts = np.unique(cells.table[by_table], return_index=True)
     seeds = _seeds_per_table(rs, latest)
+    summaries = cells.summaries()
     tables = []
     for tid, mine in sorted(zip(tids.tolist(), np.split(by_table, starts[1:])), key=lambda x: x[0]):
-        table = _task_table(rs, tid, cells, mine, method_labels, metric_labels, table_labels[tid], seeds[tid])
+        table = _task_table(rs, tid, cells, summaries, mine, method_labels, metric_labels, table_labels[tid],
+                            seeds[tid])
         table.progress = None if table.task in repeated else progress.get(table.task)
         tables.append(table)
     _mark_top_groups(tables, cells)
@@ -249,8 +251,8 @@ def _short(value: Any) -> str:
 
 # -- cells -------------------------------------------------------------------------------------------
 # -- one task table ----------------------------------------------------------------------------------
-def _task_table(rs: RecordSet, tid: int, cells: Cells, mine: np.ndarray, method_labels: list[str],
-                metric_labels: list[str], label: str, seeds: list[int]) -> TaskTable:
+def _task_table(rs: RecordSet, tid: int, cells: Cells, summaries: list[Summary | None], mine: np.ndarray,
+                method_labels: list[str], metric_labels: list[str], label: str, seeds: list[int]) -> TaskTable:
     """The table of ``tid`` from its cells ``mine`` (indices into ``cells``), built as dense
     methods × columns arrays and then as :class:`CellResult` objects for rendering."""
     method_ids, mpos = np.unique(cells.method[mine], return_inverse=True)
@@ -281,7 +283,7 @@ def _task_table(rs: RecordSet, tid: int, cells: Cells, mine: np.ndarray, method_
             ok = cells.status[cell] == OK
             rank = ranks[i, j]
             table_cells[(method, column.label)] = CellResult(
-                names[int(cells.status[cell])], cells.summary_of(cell),
+                names[int(cells.status[cell])], summaries[cell],
                 int(cells.n_ok[cell] if ok else cells.n_seen[cell]), None if rank != rank else float(rank),
                 errors=sorted(cells.errors.get(cell, [])))
     has_value = np.isfinite(ranks[:, keep])

@@ -259,7 +259,7 @@ def _notes(board: Board) -> list[str]:
         "interval (symmetric studentized bootstrap over instances); for heavy-tailed metrics (header marked "
         "'median') the median [95% order-statistic interval]. Seeds are averaged within each instance first. "
         "Then (the rank in the column; ties share the average rank).",
-        "Bold: the column's best value. Italics: not significantly worse than the best (one-sided Wilcoxon "
+        "Bold: the column's best value. Italics: not significantly worse than the best (two-sided Wilcoxon "
         "signed-rank test on the same instances, Holm-corrected over the column's methods, α = 0.05); "
         "bold and italics together form the column's top group. Only metrics with per-instance values are tested.",
         "rank: the method's mean column rank within the category; a gap (— no record, n/a not applicable, error) "

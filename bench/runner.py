@@ -53,7 +53,8 @@ def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool =
     records = store.latest()
     from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
-    store.directory.joinpath(LEADERBOARD).write_text(leaderboard(records, "markdown") + "\n", encoding="utf-8")
+    board = leaderboard(store.directory, "markdown")  # the folder, not the records: its manifest tells a partial run
+    store.directory.joinpath(LEADERBOARD).write_text(board + "\n", encoding="utf-8")
     return RunResult(store.directory, records, written)
 
 

@@ -42,7 +42,6 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -165,15 +164,6 @@ def leaderboard(source: Any, format: str = "markdown") -> str:  # noqa: A002 - t
 def build_tables(records: Any) -> list[TaskTable]:
     """The per-task tables of ``records`` (anything :func:`xaibench.recordset.read` accepts)."""
     return build_board(records if isinstance(records, RecordSet) else read(records)).tables
-
-
-def load_records(sources: Sequence[str | Path] | str | Path) -> list[dict[str, Any]]:
-    """Records of one or more run folders (or ``records.jsonl`` files), in reading order, as dicts."""
-    from .store import read_records  # noqa: PLC0415
-
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    return [r for source in sources for r in read_records(source)]
 
 
 def build_board(rs: RecordSet) -> Board:

@@ -83,6 +83,7 @@ class _Row(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Row)
+_LAX_DECODER = msgspec.json.Decoder(_Row, strict=False)  # records from a DataFrame: 16.0 where 16 was meant
 # everything that decides a record's (table, method, metric) codes, but the Raw parameter fields
 # (unhashable: added as bytes) and ``versions`` (only needed without a code_sha256)
 _IDENTITY = attrgetter("task", "suite", "suite_version", "n_instances", "n_background", "model_seed",
@@ -375,7 +376,7 @@ def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: 
     lines = "\n".join(dumps(r) for r in records)
     if lines:
         try:
-            builder.add(_DECODER.decode_lines(lines.encode("utf-8")), source)
+            builder.add(_LAX_DECODER.decode_lines(lines.encode("utf-8")), source)
         except msgspec.ValidationError as exc:
             raise ResultsError(f"a record is missing a field the leaderboard needs or has the wrong type: {exc}") \
                 from None

@@ -228,7 +228,7 @@ def _summary_cell(summary: CategorySummary, method: str) -> str:
     text = f"{r.mean_rank[i]:.2f}"
     if math.isfinite(r.ci_low[i]):
         text += f" [{r.ci_low[i]:.2f}, {r.ci_high[i]:.2f}]"
-    return f"{text} {r.letters[i]}"
+    return f"{text} {r.letters[i]}" if r.friedman is not None else text  # no test, no groups
 
 
 def _test_lines(summaries: list[CategorySummary]) -> list[str]:

@@ -330,6 +330,8 @@ def test_csv_and_json_carry_provenance_and_quality_as_fields():
 
 def test_dataframe_input_and_bad_format():
     assert leaderboard(pd.DataFrame(hand_records())) == leaderboard(hand_records())
+    mixed = hand_records() + [rec("F", "q_up", 0.3, n_instances=None, task="other/net/out")]
+    assert leaderboard(pd.DataFrame(mixed)) == leaderboard(mixed)  # n_instances became a float column
     with pytest.raises(InvalidParameterError, match="choose one of markdown"):
         leaderboard(hand_records(), "html")
 

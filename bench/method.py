@@ -74,16 +74,15 @@ def get_method(name: str, **params: Any) -> Method:
 
 
 def instantiate(cls: type, params: dict[str, Any]):
-    """``cls(**params)`` with a typed error naming the valid parameters."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - set(fields))
-    if unknown:
-        valid = ", ".join(f"{n}={f.default!r}" for n, f in fields.items()) or "(none)"
-        raise InvalidParameterError(f"{cls.name} has no parameter {', '.join(unknown)}; valid parameters: {valid}")
+    """``cls(**params)``, the params checked by type and range first (:mod:`xaibench.params`)."""
+    from .params import validate_params  # noqa: PLC0415
+
+    params = validate_params(cls, params)
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"{cls.name}: {exc}") from exc
+        message = str(exc)
+        raise InvalidParameterError(message if message.startswith(f"{cls.name}:") else f"{cls.name}: {message}") from exc
 
 
 def _check_entry_class(cls: type, base: type, group_attr: str, allowed: tuple[str, ...]) -> None:

@@ -29,16 +29,18 @@ unnormalised instances as ``degenerate_fraction``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Ge, Gt, OneOf
 from xaibench.rng import derived_seed
 
 from ._removal import (
+    STRATEGIES,
     Removal,
     check_strategy,
     evaluate_chunked,
@@ -163,10 +165,10 @@ class _RemovalCurveMetric(Metric):
     """
 
     category: ClassVar[str] = "faithfulness"
-    baseline: str = "task"
-    n_steps: int = 20
-    blur_sigma: float = 0.1
-    road_noise: float = 0.01
+    baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
+    n_steps: Annotated[int, Ge(1)] = 20
+    blur_sigma: Annotated[float, Gt(0)] = 0.1
+    road_noise: Annotated[float, Ge(0)] = 0.01
     min_change: float = 0.1
 
     def __post_init__(self) -> None:

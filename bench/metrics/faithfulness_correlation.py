@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.params import Ge, Gt, OneOf
 from xaibench.rng import derived_seed, generator
 from xaibench.tensorstats import pearson
 
-from ._removal import Removal, check_strategy, evaluate_chunked
+from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -67,10 +68,10 @@ class FaithfulnessCorrelation(Metric):
     nr_runs: int = 100
     subset_size: int | None = None
     subset_fraction: float = 0.25
-    baseline: str = "task"
+    baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
     absolute: bool = False
-    blur_sigma: float = 0.1
-    road_noise: float = 0.01
+    blur_sigma: Annotated[float, Gt(0)] = 0.1
+    road_noise: Annotated[float, Ge(0)] = 0.01
 
     def __post_init__(self) -> None:
         if self.nr_runs < 2:

@@ -17,13 +17,14 @@ class; ours is per instance and already oriented by the explained output.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import NotApplicableError, ShapeError
 from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.params import Gt
 from xaibench.tensorstats import rankdata, spearman
 
 from ._perturb import player_scores, resolve_k
@@ -74,7 +75,7 @@ class GroundTruthRankCorrelation(_GroundTruthMetric):
 
 @dataclass(frozen=True)
 class _TopKAgreement(_GroundTruthMetric):
-    k: float = 0.25
+    k: Annotated[float, Gt(0)] = 0.25
 
     @property
     def label(self) -> str:

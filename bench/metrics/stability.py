@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Gt
 from xaibench.rng import derived_seed
 from xaibench.tensorstats import jaccard, topk_mask
 
@@ -183,7 +184,7 @@ class _RelativeStability(_ReexplainedNeighbourhood):
     """Agarwal et al. 2022 relative stability; subclasses give the denominator's change."""
     heavy_tailed: ClassVar[bool] = True  # ratios with a possibly tiny denominator: summarised by the median
 
-    eps_min: float = 1e-6
+    eps_min: Annotated[float, Gt(0)] = 1e-6
     relative_to: str = "elementwise"
 
     def __post_init__(self) -> None:
@@ -338,7 +339,7 @@ class SeedStability(Metric):
     description: ClassVar[str] = "mean pairwise Spearman of φ across method seeds (top-k Jaccard as an extra)"
 
     n_seeds: int = 5
-    k: float = 0.25
+    k: Annotated[float, Gt(0)] = 0.25
 
     def __post_init__(self) -> None:
         if self.n_seeds < 2:

@@ -11,10 +11,11 @@ leaderboard labels them apart (see :mod:`xaibench.tables`).
 
 Reading ``records.jsonl`` uses msgspec, decoding only these fields: the standard library's
 ``json`` needs ~10 s for 200,000 records, most of it building dicts the leaderboard throws away.
-The file semantics are those of :func:`xaibench.store.read_records`: a torn last line (no newline,
-or not parseable) is skipped with a warning, a malformed line elsewhere raises
-:class:`~xaibench.errors.ResultsError`. Records given as dicts (the Python API) go through the
-same decoder.
+The file semantics are those of :func:`xaibench.store.read_records` (whose checks of paths and
+whose error for a damaged line this module reuses): a torn last line (no newline, or not JSON) is
+skipped with a warning, and a line that is not a record raises
+:class:`~xaibench.errors.RecordsError` naming the line. Every field the store type-checks is
+type-checked here too. Records given as dicts (the Python API) go through the same decoder.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
 
-from .errors import ResultsError
+from .errors import RecordsError
 from .records import dumps
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,17 @@ _NULL = msgspec.Raw(b"null")
 
 
 class _Row(msgspec.Struct, gc=False):
-    """The fields of a record the leaderboard reads (see :mod:`xaibench.records`)."""
+    """A record as the leaderboard reads it (see :mod:`xaibench.records`). Every field that
+    :func:`xaibench.store.read_records` type-checks is declared with the same type, so a damaged
+    line fails here as it fails there, whatever the leaderboard keeps; the JSON objects kept raw
+    (parameters, quality, versions) are checked to be objects once per distinct value."""
 
+    key: str
     task: str
     method: str
     metric: str
     seed: int
-    status: str
+    status: Literal["ok", "error", "skipped"]
     category: str = ""
     higher_is_better: bool = True
     per_instance: bool = True
@@ -57,10 +62,13 @@ class _Row(msgspec.Struct, gc=False):
     suite: str | None = None
     suite_version: str | None = None
     dataset: str | None = None
+    model: str | None = None
+    target: str | None = None
     dataset_version: str | None = None
     model_seed: int | None = None
     weights_sha256: str | None = None
     n_instances: int | None = None
+    n_instances_requested: int | None = None
     n_background: int | None = None
     device_type: str | None = None
     device: str | None = None
@@ -75,17 +83,26 @@ class _Row(msgspec.Struct, gc=False):
     metric_params: msgspec.Raw = _NULL
     error_type: str | None = None
     error: str | None = None
+    traceback: str | None = None
+    stochastic: bool | None = None
     values: list[float | None] | None = None
+    n: int | None = None
     value: float | None = None
+    stderr: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     interval: str | None = None
+    extras: dict | None = None
+    seconds: float | None = None
+    explanations_per_second: float | None = None
+    peak_memory_mb: float | None = None
+    metric_seconds: float | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Row)
 _LAX_DECODER = msgspec.json.Decoder(_Row, strict=False)  # records from a DataFrame: 16.0 where 16 was meant
-# everything that decides a record's (table, method, metric) codes, but the Raw parameter fields
-# (unhashable: added as bytes) and ``versions`` (only needed without a code_sha256)
+# everything that decides a record's (table, method, metric) codes, but the raw JSON fields
+# (unhashable: added as bytes)
 _IDENTITY = attrgetter("task", "suite", "suite_version", "n_instances", "n_background", "model_seed",
                        "dataset_version", "weights_sha256", "device_type", "device", "code_sha256", "device_name",
                        "method", "method_name", "metric", "metric_name", "category", "higher_is_better",
@@ -231,19 +248,19 @@ class _Builder:
         self.out.sources.append(source)
         return len(self.out.sources) - 1
 
-    def add(self, rows: list[_Row], source: int) -> None:
+    def add(self, rows: list[_Row], source: int, where: str = "records") -> None:
+        """Add decoded ``rows`` read from ``where`` (a file, for error messages)."""
         if not rows:
             return
         out, codes, intern = self.out, self._raw_codes, self._interned
         ids = []
         for row in rows:  # the hot loop: one tuple (built in C) and one dict look-up per record
-            key = _IDENTITY(row) + (bytes(row.method_params), bytes(row.metric_params))
-            if row.code_sha256 is None:
-                key += (bytes(row.versions),)
+            key = _IDENTITY(row) + (bytes(row.method_params), bytes(row.metric_params), bytes(row.quality),
+                                    bytes(row.versions))
             found = codes.get(key)
             if found is None:
                 key = tuple(map(intern.setdefault, key, key))  # keep shared objects, not this row's
-                found = codes[key] = self._identify(row, key)
+                found = codes[key] = self._identify(row, key, where)
             ids.append(found)
         n = len(rows)
         id_array = np.array(ids, dtype=np.int32).reshape(n, 3)
@@ -265,10 +282,15 @@ class _Builder:
         cols["interval"].append(np.fromiter((-1 if r.interval is None else self._catalogue_id(
             "interval", r.interval, out.intervals) for r in rows), np.int32, n))
 
-    def _identify(self, row: _Row, key: tuple) -> tuple[int, int, int]:
+    def _identify(self, row: _Row, key: tuple, where: str) -> tuple[int, int, int]:
         """(table, method, metric) codes of a record whose identity ``key`` was not seen before."""
+        for name, raw in zip(("method_params", "metric_params", "quality", "versions"), key[20:24]):
+            if raw[:1] not in (b"{", b"n"):
+                raise RecordsError(f"{where}: the record with key {row.key!r} has {name} = {raw[:40]!r}, not a JSON "
+                                   "object: the file is damaged; restore it from a copy, or delete that line and "
+                                   "resume the run to compute the record again")
         parts = self._parts
-        table_part = key[:12] + key[22:]
+        table_part = key[:12] + (key[23] if row.code_sha256 is None else None,)
         table = parts.get(table_part)
         if table is None:
             table = parts[table_part] = self._table_id(row)
@@ -378,20 +400,18 @@ def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: 
         try:
             builder.add(_LAX_DECODER.decode_lines(lines.encode("utf-8")), source)
         except msgspec.ValidationError as exc:
-            raise ResultsError(f"a record is missing a field the leaderboard needs or has the wrong type: {exc}") \
-                from None
+            raise RecordsError(f"a record the leaderboard cannot read ({exc}); every record needs key, task, "
+                               "method, metric, seed and status") from None
 
 
 def _add_path(builder: _Builder, path: Path) -> None:
-    from .store import MANIFEST, RECORDS  # noqa: PLC0415
+    from .store import MANIFEST, records_file  # noqa: PLC0415
 
-    records = path / RECORDS if path.is_dir() else path
-    if not records.exists():
-        raise ResultsError(f"{records} does not exist: is {records.parent} a run folder (made by `xaibench run`)?")
+    records = records_file(path)  # the store's checks and messages for a path that is not a run
     plan = _plan(records.parent) if (records.parent / MANIFEST).exists() else None
     index = builder.add_source(Source(str(path), plan))
     for rows in _decoded_chunks(records):
-        builder.add(rows, index)
+        builder.add(rows, index, str(records))
 
 
 def _plan(run_dir: Path) -> dict[str, Any] | None:
@@ -440,16 +460,23 @@ def _decode(data: memoryview, path: Path, offset: int, *, last_chunk: bool) -> l
             continue
         try:
             rows.append(_DECODER.decode(line))
-        except msgspec.ValidationError as exc:
-            raise ResultsError(f"{path}:{_line_number(path, offset, index)} lacks a field the leaderboard needs "
-                               f"or has the wrong type ({exc})") from None
-        except msgspec.DecodeError as exc:
-            if last_chunk and index == len(lines) - 1:
-                log.warning("%s: skipping a torn last line (%d bytes)", path, len(line))
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if last_chunk and index == len(lines) - 1 and isinstance(exc, msgspec.DecodeError):
+                log.warning("%s: skipping a torn last line (%d bytes) left by an interrupted write", path, len(line))
                 continue
-            raise ResultsError(f"{path}:{_line_number(path, offset, index)} is not a JSON record ({exc}); the "
-                               "file is corrupted") from None
+            _raise_damaged(path, _line_number(path, offset, index), exc)
     return rows
+
+
+def _raise_damaged(path: Path, number: int, exc: Exception) -> None:
+    """Raise the store's own error for the first damaged line of ``path`` (same message whichever
+    reader finds it), or, for a line the store accepts but the leaderboard cannot use, ours."""
+    from .store import read_records  # noqa: PLC0415
+
+    for _ in read_records(path, ("key",)):  # raises RecordsError naming the line
+        pass
+    raise RecordsError(f"{path}:{number}: a record the leaderboard cannot read ({exc}); every record needs key, "
+                       "task, method, metric, seed and status") from None
 
 
 def _line_number(path: Path, offset: int, index: int) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xaibench.errors import InvalidParameterError, ResultsError
+from xaibench.errors import InvalidParameterError, RecordsError, ResultsError
 from xaibench.recordset import read
 from xaibench.render import WIDTH
 from xaibench.stats import INTERVALS, summarize
@@ -240,9 +240,9 @@ def test_metric_agreement_in_the_board():
 def test_a_partial_run_says_so(tmp_path):
     plan = {"tasks": [TASK, "other/net/out"], "methods": [{"label": m} for m in "ABCDE"],
             "metrics": [{"label": m} for m in ("q_up", "q_down", "gt", "eps", "mem")], "seeds": [0]}
-    store = RunStore.create(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False)
-    for r in hand_records():
-        store.append(r)
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False) as store:
+        for r in hand_records():
+            store.append(r)
     board = build_board(read(tmp_path / "run"))
     assert board.progress == {TASK: (23, 25), "other/net/out": (0, 25)} and board.not_started == ["other/net/out"]
     text = leaderboard(tmp_path / "run")
@@ -252,9 +252,9 @@ def test_a_partial_run_says_so(tmp_path):
 
 def test_a_complete_run_says_so(tmp_path):
     plan = {"tasks": [TASK], "methods": [{"label": "A"}], "metrics": [{"label": "q_up"}], "seeds": [0, 1]}
-    store = RunStore.create(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False)
-    for seed in (0, 1):
-        store.append(rec("A", "q_up", 0.5, seed=seed))
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False) as store:
+        for seed in (0, 1):
+            store.append(rec("A", "q_up", 0.5, seed=seed))
     assert "Complete: all 2 planned results are recorded." in leaderboard(tmp_path / "run")
 
 
@@ -338,9 +338,9 @@ def test_dataframe_input_and_bad_format():
 
 # -- reading run folders -----------------------------------------------------------------------------------------
 def write_run(tmp_path, rows):
-    store = RunStore.create(tmp_path / "run", {"suite": {"name": "toy"}}, resume=False)
-    for r in rows:
-        store.append(r)
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}}, resume=False) as store:
+        for r in rows:
+            store.append(r)
     return tmp_path / "run"
 
 
@@ -357,7 +357,14 @@ def test_a_torn_last_line_is_skipped_and_corruption_is_an_error(tmp_path):
     assert leaderboard(run, "json") == leaderboard(hand_records(), "json")
     lines = data.splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:3] + [b"{not json}\n"] + lines[3:]))
-    with pytest.raises(ResultsError, match=r"records.jsonl:4 is not a JSON record"):
+    with pytest.raises(RecordsError, match=r"records.jsonl:4: not a record \(not valid JSON\)"):
+        leaderboard(run)  # the store's own message, whichever reader finds the damage
+    path.write_bytes(b"".join(lines[:2] + [lines[2].replace(b'"seed":0', b'"seed":"zero"')] + lines[3:]))
+    with pytest.raises(RecordsError, match=r"records.jsonl:3: not a record"):
+        leaderboard(run)  # a field of the wrong type
+    path.write_bytes(b"".join(lines[:2] + [lines[2].replace(b'"quality":{', b'"quality":[{').replace(
+        b'"test_accuracy":0.9}', b'"test_accuracy":0.9}]')] + lines[3:]))
+    with pytest.raises(RecordsError, match=r"has quality = .*not a JSON object"):
         leaderboard(run)
     with pytest.raises(ResultsError, match="does not exist"):
         leaderboard(tmp_path / "nowhere")

@@ -101,12 +101,13 @@ def dumps(record: Mapping[str, Any]) -> str:
 PACKAGES = ("xaibench", "xaibench.methods", "xaibench.models", "xaibench.datasets")
 
 
-def code_sha256(*classes: type) -> str:
-    """SHA-256 of the package's Python sources and of the source files of ``classes`` (methods,
-    metrics) that live outside it (third-party plugins); see the module docstring."""
+def code_sha256(*classes: type, base: str | None = None) -> str:
+    """SHA-256 of the package's Python sources (or of ``base``, a hash this function returned) and
+    of the source files of ``classes`` (a record's method and metric) that live outside the package
+    (third-party plugins); see the module docstring."""
     inside = {path for _, path in _package_files()}
     extra = sorted({str(f) for f in (_source_file(c) for c in classes) if f is not None and f not in inside})
-    return _combined(_package_sha256(), tuple(extra))
+    return _combined(base or _package_sha256(), tuple(extra))
 
 
 @functools.lru_cache(maxsize=None)

@@ -235,7 +235,7 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
         "stochastic": method.stochastic, "method_params": method.params, "seed": cell.seed,
         "device": ctx.device, "device_type": torch.device(ctx.device).type,
         "xaibench_version": __version__, "versions": dict(ctx.versions),
-        "code_sha256": code_sha256(type(method), *(type(e.metric) for e in cell.metrics)),
+        "code_sha256": code_sha256(type(method)),
     }
 
 
@@ -243,7 +243,8 @@ def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
     metric = entry.metric
     record = {**base, "metric": entry.label, "metric_name": metric.name, "category": metric.category,
               "higher_is_better": metric.higher_is_better, "per_instance": metric.per_instance,
-              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params}
+              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params,
+              "code_sha256": code_sha256(type(metric), base=base["code_sha256"])}
     return {"key": record_key(record), **record, **dict.fromkeys(RESULT_FIELDS)}
 
 

@@ -1,0 +1,36 @@
+"""The code's identity in the record key: a hash of the sources, stable for the same code and
+changed by any edit to the package or to a plugin's file."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from xaibench.records import _package_files, code_sha256
+from xaibench.stats import Summary
+
+
+def test_the_package_hash_is_stable_and_covers_the_harness_and_plugins():
+    assert code_sha256() == code_sha256() == code_sha256(Summary)  # a class inside the package adds nothing
+    names = [name for name, _ in _package_files()]
+    for expected in ("xaibench/stats.py", "xaibench/metrics/stability.py", "xaibench/methods/gradient.py",
+                     "xaibench/models/__init__.py", "xaibench/datasets/__init__.py"):
+        assert expected in names
+
+
+def load_plugin(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_plugin_files_edit_changes_the_hash(tmp_path):
+    path = tmp_path / "my_plugin.py"
+    path.write_text("class MyMethod:\n    scale = 1\n")
+    first = code_sha256(load_plugin(path, "my_plugin_v1").MyMethod)
+    assert first != code_sha256() and first == code_sha256(load_plugin(path, "my_plugin_v1b").MyMethod)
+    path.write_text("class MyMethod:\n    scale = 2\n")
+    assert code_sha256(load_plugin(path, "my_plugin_v2").MyMethod) != first
+    assert code_sha256(base=first) == first  # extending a hash with nothing new keeps it

@@ -31,7 +31,9 @@ hash covers every Python file of the installed package — the harness, built-in
 models and datasets — plus the files defining third-party method and metric classes, so it stays
 the same across runs of the same code wherever it is installed, and changes with any change to
 code that could change a value. It is conservative: any edit to the package invalidates cached
-records (a run resumed after an edit recomputes its cells), never the reverse.
+records (a run resumed after an edit recomputes its cells), never the reverse. The package's hash
+is computed once per process; a plugin's file is hashed again when its modification time or size
+changes (a notebook that edits and re-imports its plugin gets a new key).
 """
 
 from __future__ import annotations
@@ -106,8 +108,9 @@ def code_sha256(*classes: type, base: str | None = None) -> str:
     of the source files of ``classes`` (a record's method and metric) that live outside the package
     (third-party plugins); see the module docstring."""
     inside = {path for _, path in _package_files()}
-    extra = sorted({str(f) for f in (_source_file(c) for c in classes) if f is not None and f not in inside})
-    return _combined(base or _package_sha256(), tuple(extra))
+    files = sorted({f for f in (_source_file(c) for c in classes) if f is not None and f not in inside})
+    stamped = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)  # an edited file: a new hash
+    return _combined(base or _package_sha256(), stamped)
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,11 +137,11 @@ def _package_sha256() -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _combined(package: str, extra: tuple[str, ...]) -> str:
+def _combined(package: str, extra: tuple[tuple[str, int, int], ...]) -> str:
     if not extra:
         return package
     digest = hashlib.sha256(package.encode())
-    for name in extra:
+    for name, _, _ in extra:
         digest.update(Path(name).read_bytes())
     return digest.hexdigest()
 

@@ -264,23 +264,42 @@ class _Builder:
             ids.append(found)
         n = len(rows)
         id_array = np.array(ids, dtype=np.int32).reshape(n, 3)
-        status = np.fromiter((STATUS.get(r.status, ERROR) for r in rows), np.int8, n)
-        values = [r.values if r.values is not None and r.status == "ok" else () for r in rows]
-        lengths = np.fromiter(map(len, values), np.int64, n)
+        status_text = np.array([r.status for r in rows], dtype=object)
+        status = np.full(n, ERROR, np.int8)
+        for name, code in STATUS.items():
+            status[status_text == name] = code
+        ok = status == OK
+        values = [r.values if r.values is not None else () for r in rows]
+        lengths = np.where(ok, np.fromiter(map(len, values), np.int64, n), 0)
+        flat = chain.from_iterable(v for v, good in zip(values, ok.tolist()) if good)
+        try:  # fast when every value is a number; None (a non-finite value) needs the slower path
+            flat_values = np.fromiter(flat, np.float64, int(lengths.sum()))
+        except TypeError:
+            flat_values = np.array(list(chain.from_iterable(v for v, good in zip(values, ok.tolist()) if good)),
+                                   dtype=np.float64)
+        errors = np.full(n, -1, np.int32)
+        for i in np.flatnonzero(~ok).tolist():
+            errors[i] = self._catalogue_id("error", f"{rows[i].error_type}: {rows[i].error}", out.errors)
         cols = self._columns
         cols["table"].append(id_array[:, 0])
         cols["method"].append(id_array[:, 1])
         cols["metric"].append(id_array[:, 2])
         cols["seed"].append(np.fromiter((r.seed for r in rows), np.int64, n))
         cols["status"].append(status)
-        cols["error"].append(np.fromiter((-1 if r.status == "ok" else self._catalogue_id(
-            "error", f"{r.error_type}: {r.error}", out.errors) for r in rows), np.int32, n))
+        cols["error"].append(errors)
         cols["source"].append(np.full(n, source, np.int32))
         cols["length"].append(lengths)
-        cols["values"].append(np.array(list(chain.from_iterable(values)), dtype=np.float64))
+        cols["values"].append(flat_values)
         cols["summary"].append(np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64))
-        cols["interval"].append(np.fromiter((-1 if r.interval is None else self._catalogue_id(
-            "interval", r.interval, out.intervals) for r in rows), np.int32, n))
+        cols["interval"].append(self._codes_of("interval", [r.interval for r in rows], out.intervals))
+
+    def _codes_of(self, kind: str, texts: list[str | None], catalogue: list[str]) -> np.ndarray:
+        """Catalogue codes of ``texts`` (−1 for ``None``): one comparison pass per distinct text."""
+        array = np.array(texts, dtype=object)
+        codes = np.full(len(texts), -1, np.int32)
+        for text in set(texts) - {None}:
+            codes[array == text] = self._catalogue_id(kind, text, catalogue)
+        return codes
 
     def _identify(self, row: _Row, key: tuple, where: str) -> tuple[int, int, int]:
         """(table, method, metric) codes of a record whose identity ``key`` was not seen before."""

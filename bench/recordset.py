@@ -434,12 +434,15 @@ def _add_path(builder: _Builder, path: Path) -> None:
 
 
 def _plan(run_dir: Path) -> dict[str, Any] | None:
+    """The plan of the run in ``run_dir``: the manifest's, or that of its latest resume that changed it."""
     from .store import MANIFEST  # noqa: PLC0415
 
     try:
-        return json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("plan")
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
+    plans = [manifest.get("plan")] + [r.get("plan") for r in manifest.get("resumed", []) if isinstance(r, dict)]
+    return [p for p in plans if p][-1] if any(plans) else None  # a resume with other selections plans anew
 
 
 def _decoded_chunks(path: Path) -> Iterable[list[_Row]]:

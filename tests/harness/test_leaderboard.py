@@ -250,6 +250,16 @@ def test_a_partial_run_says_so(tmp_path):
     assert "Planned but without any record: other/net/out" in text
 
 
+def test_a_resume_with_other_selections_plans_anew(tmp_path):
+    plan = {"tasks": [TASK], "methods": [{"label": "A"}], "metrics": [{"label": "q_up"}], "seeds": [0]}
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False) as store:
+        store.append(rec("A", "q_up", 0.5))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    manifest["resumed"] = [{"start_time": "later", "plan": {**plan, "seeds": [0, 1, 2]}}]
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
+    assert build_board(read(tmp_path / "run")).progress == {TASK: (1, 3)}
+
+
 def test_a_complete_run_says_so(tmp_path):
     plan = {"tasks": [TASK], "methods": [{"label": "A"}], "metrics": [{"label": "q_up"}], "seeds": [0, 1]}
     with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False) as store:

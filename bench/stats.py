@@ -159,12 +159,15 @@ def _ratio_quantile(z: np.ndarray) -> np.ndarray:
     out = np.empty(cells)
     step = max(1, min(cells, _CHUNK_ELEMENTS // RESAMPLES))
     starts = list(range(0, cells, step))
-    if len(starts) < 4:
+    if len(starts) < 4:  # one record, one small table: no threads
         _ratio_quantile_into(z, out, starts, step)
         return out
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    with ThreadPoolExecutor(2) as pool:
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    # the products are thin (n ≤ a few hundred): BLAS threads would only spin; two threads of ours share the work
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda part: _ratio_quantile_into(z, out, part, step), (starts[0::2], starts[1::2])))
     return out
 

@@ -13,25 +13,22 @@ Rendered by :mod:`xaibench.render` (Markdown, LaTeX) and :mod:`xaibench.export` 
   with other parameters is another row or column, labelled by the parameters that differ
   (``integrated_gradients {n_steps=50}``). Of several records of one (table, row, column, seed) —
   a failure and its retry, the same cell in two run folders — the last one read counts.
-* **A cell** pools its seeds as :mod:`xaibench.stats` documents: the mean (the median for
-  heavy-tailed metrics) over instances, each instance averaged over the seeds, with its 95 %
-  interval over instances. ``error`` if any seed failed, ``n/a`` if the metric does not apply,
-  ``—`` if no record exists.
+* **A cell** pools its seeds (:mod:`xaibench.cells`): the mean (the median for heavy-tailed
+  metrics) over instances, each instance averaged over the seeds, with its 95 % interval over
+  instances (:mod:`xaibench.stats`). ``error`` if any seed failed, ``n/a`` if the metric does not
+  apply, ``—`` if no record exists.
 * **Ranks** per column among the methods with a value, by the metric's direction (↑ higher is
   better, ↓ lower); ties share the average rank (``scipy.stats.rankdata``).
-* **Top group** per column: the best method and those not significantly worse than it (one-sided
+* **Top group** per column: the best method and those not significantly worse than it (two-sided
   Wilcoxon signed-rank tests on the per-instance values, Holm-corrected at α = 0.05; see
-  :mod:`xaibench.paired`). Only metrics with per-instance values are tested.
+  :mod:`xaibench.paired`), computed for every column of every table in one batch. Only metrics
+  with per-instance values are tested.
 * **Category rank** of a method in a task: the mean of its ranks over the category's columns;
   none if it has a gap (``error``, ``n/a``, ``—``) in one of them — never a flattering average —
   while the other methods keep theirs. A column in which no method has a value is left out of the
   category's scope (and named), so it cannot blank every row. Cost columns (explanations/s, peak
   memory) are shown and ranked but are no quality category.
-* **Summary** per quality category across tasks: the methods with a category rank in every task
-  of the category are re-ranked within each task; their mean rank, its 95 % bootstrap interval,
-  the Friedman test and the Nemenyi critical-difference groups (:mod:`xaibench.ranking`).
-  Methods with a gap in some task are listed with those tasks and get no mean rank.
-* **Metric agreement and sanity**: :mod:`xaibench.metric_checks`.
+* **Summary, metric agreement and metric sanity** across tasks: :mod:`xaibench.across_tasks`.
 * **Progress**: a run folder's manifest plans ``tasks × methods × metrics × seeds`` results; a
   task with fewer is reported as partial (results done / planned).
 """
@@ -39,7 +36,6 @@ Rendered by :mod:`xaibench.render` (Markdown, LaTeX) and :mod:`xaibench.export` 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -52,8 +48,6 @@ from .metric_checks import Agreement, Sanity
 from .paired import ALPHA, top_groups
 from .recordset import OK, SKIPPED, MethodKey, MetricKey, RecordSet, TableKey, read
 from .stats import Summary
-
-log = logging.getLogger(__name__)
 
 COST = "cost"
 
@@ -167,6 +161,7 @@ def build_tables(records: Any) -> list[TaskTable]:
 
 
 def build_board(rs: RecordSet) -> Board:
+    """Everything the leaderboard shows, from the records ``rs`` (see the module docstring)."""
     latest = rs.latest()
     method_labels, metric_labels = _labels(rs.methods), _labels(rs.metrics)
     table_labels = _table_labels(rs.tables)

@@ -37,6 +37,10 @@ class ShapeError(XaiBenchError, ValueError):
     """A tensor does not have the shape the caller promised."""
 
 
+class InvalidInputError(XaiBenchError, TypeError, ValueError):
+    """Inputs that break the Task contract: not floating point, non-finite, or bad feature-group ids."""
+
+
 class InvalidAttributionError(XaiBenchError, ValueError):
     """Attributions that cannot be scored: wrong shape, NaN or infinite values."""
 

@@ -27,19 +27,25 @@ The code's identity in the key is :func:`code_sha256`, a hash of the source file
 the git commit: a commit also changes with edits that cannot change a value (documentation,
 tests), which would throw away every cached record of a long run, and it misses uncommitted
 edits (``+dirty`` says only that some exist, not which), which would reuse stale records. The
-hash covers every Python file of the installed package — the harness, built-in methods, metrics,
-models and datasets — plus the files defining third-party method and metric classes, so it stays
-the same across runs of the same code wherever it is installed, and changes with any change to
-code that could change a value. It is conservative: any edit to the package invalidates cached
-records (a run resumed after an edit recomputes its cells), never the reverse. The package's hash
-is computed once per process; a plugin's file is hashed again when its modification time or size
-changes (a notebook that edits and re-imports its plugin gets a new key).
+hash covers the Python files of the installed package that can change a value — built-in
+methods, metrics, models, datasets and the harness's computing core (tasks, players, Shapley
+enumeration, tolerances, seeding, the cell that runs them, the record's statistics) — plus the
+files defining third-party method and metric classes. Modules that only orchestrate or present
+(:data:`PRESENTATION`: the command line, suite parsing, the run folder, backends' scheduling, the
+leaderboard's statistics and rendering, submission and site code) are left out by an explicit
+list, so a new module counts as value code until it is listed: the rule errs towards recomputing.
+Leaving them out lets a published leaderboard (``results/``) outlive edits to how it is shown, and
+lets a submission made with a later release be compared with it. The hash stays the same across
+runs of the same code wherever it is installed. The package's hash is computed once per process;
+a plugin's file is hashed again when its modification time or size changes (a notebook that
+edits and re-imports its plugin gets a new key).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import fnmatch
 import functools
 import hashlib
 import importlib.util
@@ -102,6 +108,18 @@ def dumps(record: Mapping[str, Any]) -> str:
 
 PACKAGES = ("xaibench", "xaibench.methods", "xaibench.models", "xaibench.datasets")
 
+PRESENTATION = (
+    "xaibench/__init__.py", "xaibench/__main__.py", "xaibench/api.py", "xaibench/cli.py", "xaibench/errors.py",
+    "xaibench/suite.py", "xaibench/suite_schema.py", "xaibench/store.py", "xaibench/runner.py",
+    "xaibench/tables.py", "xaibench/render.py", "xaibench/export.py", "xaibench/recordset.py", "xaibench/cells.py",
+    "xaibench/across_tasks.py", "xaibench/ranking.py", "xaibench/paired.py", "xaibench/metric_checks.py",
+    "xaibench/throughput.py", "xaibench/backends/__init__.py", "xaibench/backends/local.py",
+    "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*", "xaibench/site/*",
+    "xaibench/submission/*", "xaibench/*/templates/*",
+)
+"""Package files (glob patterns over the names of :func:`_package_files`) that cannot change a
+record's value: orchestration, parsing, storage and presentation. Everything else is value code."""
+
 
 def code_sha256(*classes: type, base: str | None = None) -> str:
     """SHA-256 of the package's Python sources (or of ``base``, a hash this function returned) and
@@ -126,10 +144,16 @@ def _package_files() -> tuple[tuple[str, Path], ...]:
     return tuple(sorted(files.items()))
 
 
+def value_files() -> tuple[tuple[str, Path], ...]:
+    """The package files :func:`code_sha256` hashes: all but :data:`PRESENTATION`."""
+    return tuple((name, path) for name, path in _package_files()
+                 if not any(fnmatch.fnmatch(name, pattern) for pattern in PRESENTATION))
+
+
 @functools.lru_cache(maxsize=1)
 def _package_sha256() -> str:
     digest = hashlib.sha256()
-    for name, path in _package_files():
+    for name, path in value_files():
         digest.update(f"{name}\0".encode())
         digest.update(path.read_bytes())
         digest.update(b"\0")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from xaibench.records import _package_files, code_sha256
+from xaibench.records import _package_files, code_sha256, value_files
 from xaibench.stats import Summary
 
 
@@ -16,6 +16,22 @@ def test_the_package_hash_is_stable_and_covers_the_harness_and_plugins():
     for expected in ("xaibench/stats.py", "xaibench/metrics/stability.py", "xaibench/methods/gradient.py",
                      "xaibench/models/__init__.py", "xaibench/datasets/__init__.py"):
         assert expected in names
+
+
+def test_only_value_code_is_hashed():
+    """Presentation and orchestration modules are left out; methods, metrics, models, datasets and the
+    computing core are in (a published leaderboard must outlive edits to how it is shown)."""
+    hashed = {name for name, _ in value_files()}
+    for value_code in ("xaibench/task.py", "xaibench/players.py", "xaibench/shapley.py", "xaibench/tolerance.py",
+                       "xaibench/rng.py", "xaibench/stats.py", "xaibench/backends/cell.py", "xaibench/tasks.py",
+                       "xaibench/metrics/deletion.py", "xaibench/methods/lime.py", "xaibench/models/vae.py",
+                       "xaibench/datasets/adult.py"):
+        assert value_code in hashed, value_code
+    for presentation in ("xaibench/cli.py", "xaibench/tables.py", "xaibench/render.py", "xaibench/store.py",
+                         "xaibench/runner.py", "xaibench/suite.py", "xaibench/backends/worker.py",
+                         "xaibench/perf/timing.py"):
+        assert presentation not in hashed, presentation
+    assert hashed < {name for name, _ in _package_files()}
 
 
 def load_plugin(path, name):

@@ -382,6 +382,7 @@ def _record_types() -> dict[str, Any]:
         "metric_seconds": number, "values": Optional[list[number]], "method_params": table, "metric_params": table,
         "quality": table, "extras": table, "versions": table, "higher_is_better": Optional[bool],
         "per_instance": Optional[bool], "stochastic": Optional[bool],
+        "heavy_tailed": Optional[bool], "interval": text, "code_sha256": text,  # the leaderboard's fields (issue 12)
     }
 
 

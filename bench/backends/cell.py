@@ -48,8 +48,8 @@ from ..errors import MetricValueError, MutationError, NotApplicableError, ShapeE
 from ..metric import check_attributions
 from ..metrics.cost import CostMetric, ExplainPass, timed_explain
 from ..metrics.stability import sharing_reexplanations
-from ..records import record_key
-from ..stats import summarize
+from ..records import code_sha256, record_key
+from ..stats import record_fields
 from ..suite import MethodEntry, MetricEntry, TaskRef
 from ..task import Task
 
@@ -86,8 +86,8 @@ class Cell:
 
 
 RESULT_FIELDS = ("status", "error_type", "error", "traceback", "n", "value", "stderr", "ci_low", "ci_high",
-                 "values", "extras", "seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds",
-                 "device_name")
+                 "interval", "values", "extras", "seconds", "explanations_per_second", "peak_memory_mb",
+                 "metric_seconds", "device_name")
 
 
 def seed_everything(seed: int) -> None:
@@ -208,10 +208,8 @@ def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, 
     except PLUGIN_ERRORS as exc:
         guard.restore()
         return _failed({**record, **timing}, exc)
-    summary = summarize(values)
-    return {**record, **timing, "status": "ok", "n": summary.n, "value": summary.value, "stderr": summary.stderr,
-            "ci_low": summary.ci_low, "ci_high": summary.ci_high, "values": values, "extras": extras,
-            "metric_seconds": seconds}
+    return {**record, **timing, "status": "ok", **record_fields(values, heavy_tailed=metric.heavy_tailed),
+            "values": values, "extras": extras, "metric_seconds": seconds}
 
 
 def _values(values: Any, metric: Any, n: int) -> list[float | None]:
@@ -237,6 +235,7 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
         "stochastic": method.stochastic, "method_params": method.params, "seed": cell.seed,
         "device": ctx.device, "device_type": torch.device(ctx.device).type,
         "xaibench_version": __version__, "versions": dict(ctx.versions),
+        "code_sha256": code_sha256(type(method)),
     }
 
 
@@ -244,7 +243,8 @@ def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
     metric = entry.metric
     record = {**base, "metric": entry.label, "metric_name": metric.name, "category": metric.category,
               "higher_is_better": metric.higher_is_better, "per_instance": metric.per_instance,
-              "metric_params": metric.params}
+              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params,
+              "code_sha256": code_sha256(type(metric), base=base["code_sha256"])}
     return {"key": record_key(record), **record, **dict.fromkeys(RESULT_FIELDS)}
 
 

@@ -130,6 +130,7 @@ class MaxSensitivity(_ReexplainedNeighbourhood):
     """
 
     name: ClassVar[str] = "max_sensitivity"
+    heavy_tailed: ClassVar[bool] = True  # ‖Δφ‖ / ‖φ‖ explodes where ‖φ(x)‖ is small: summarised by the median
     category: ClassVar[str] = "stability"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "max relative change of φ under uniform noise in an L∞ ball (Yeh et al. 2019)"
@@ -162,6 +163,7 @@ class LocalLipschitz(_ReexplainedNeighbourhood):
     """
 
     name: ClassVar[str] = "local_lipschitz"
+    heavy_tailed: ClassVar[bool] = True  # a maximum of ratios over neighbours: summarised by the median
     category: ClassVar[str] = "stability"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "max ‖φ(x) − φ(x')‖ / ‖x − x'‖ over Gaussian neighbours (Alvarez-Melis & Jaakkola 2018)"
@@ -182,6 +184,7 @@ RELATIVE_TO = ("elementwise", "norm")
 @dataclass(frozen=True)
 class _RelativeStability(_ReexplainedNeighbourhood):
     """Agarwal et al. 2022 relative stability; subclasses give the denominator's change."""
+    heavy_tailed: ClassVar[bool] = True  # ratios with a possibly tiny denominator: summarised by the median
 
     eps_min: Annotated[float, Gt(0)] = 1e-6
     relative_to: str = "elementwise"

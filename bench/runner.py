@@ -33,6 +33,7 @@ from .errors import DeviceError
 from .metrics.cost import device_name
 from .store import LEADERBOARD, RunStore, command_line, now, versions
 from .suite import Plan
+from .tasks import float32_precision, full_float32
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,8 @@ def check_device(device: str) -> str:
                                     "or install a CUDA build of torch on a machine with a GPU")
     if parsed.type not in ("cpu", "cuda"):
         raise DeviceError(f"--device {device}: only cpu and cuda are supported")
+    if parsed.type == "cuda":
+        full_float32()  # TF32 off, so CUDA results equal the CPU's (xaibench.tasks.full_float32)
     return str(parsed)
 
 
@@ -166,6 +169,7 @@ def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "pr
         "versions": dict(context.versions),
         "device": context.device,
         "device_name": device_name(context.device),
+        "float32_precision": float32_precision(),
         "backend": backend,
         "isolation": isolation,
         "retrain": context.retrain,

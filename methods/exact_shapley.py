@@ -58,5 +58,5 @@ class ExactShapley(GameMethod):
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)
-        v = self.values(task, x, all_coalitions(task.players.n))
+        v = self.values(task, x, all_coalitions(task.players.n, x.device))  # built where it is used
         return self.spread(task, shapley_from_values(v), x)

@@ -3,7 +3,7 @@
 The harness runs a method (or a metric, given the same attributions) on two configurations of
 the same zoo task — the reference, CPU float32, and a variant — and compares the outputs:
 
-* ``cuda``: the task built on CUDA, float32 at full precision (TF32 off, see :func:`full_float32`);
+* ``cuda``: the task built on CUDA, float32 at full precision (``load_task`` turns TF32 off);
   skipped where no GPU exists, run where one does (``python -m xaibench.perf.gpu_check``);
 * ``float64``: the task built in float64 on the CPU — always on, so the harness itself runs in CI
   and a change that breaks it cannot pass unnoticed (:func:`test_harness_catches_a_discrepancy`
@@ -16,18 +16,18 @@ batch, or absolute when that is 0); metric values when ``max |m_variant − m_cp
 reference is NaN. ``RTOL = 1e-3``: float32 evaluation of the same model differs by ~1e-6
 relative, and the methods' sums and solves amplify that by at most a few hundred.
 
-Known differences (``xfail(strict=True)``: a fix makes the test fail until the entry is removed
-here): methods and metrics that draw shared randomness from a ``torch.Generator`` on the task's
-device or in the task's dtype get a different stream there (CPU and CUDA generators are different
-algorithms; CPU ``rand``/``randn`` draw differently for float32 and float64). Their values are
-then different samples of the same estimator, not equal numbers. The fix is to draw on the CPU
-(or with the counter-based :mod:`xaibench.rng`) in a fixed dtype and move the draws once.
-Cost metrics measure the device itself and are not compared.
+No entry is exempt. Every draw is made by :mod:`xaibench.rng` (counter-based hashing in integer
+arithmetic, uniforms on a fixed float32 grid, normals in float32, instance keys hashed from the
+float32-rounded values), so a CUDA or float64 task draws the numbers a CPU float32 task draws;
+KernelSHAP's and permutation SHAP's designs are drawn on the CPU and moved. ``tree_surrogate``,
+discontinuous in ``f``, fits its targets on a power-of-two grid
+(:func:`xaibench.methods.surrogate.on_grid`) so its ties are exact and broken alike everywhere.
+On CUDA the task loader turns TF32 off (:func:`xaibench.tasks.full_float32`): the test relies on
+that, it does not set the flags itself. Cost metrics measure the device itself and are not compared.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from functools import lru_cache
 
@@ -47,42 +47,6 @@ N_INSTANCES, N_BACKGROUND = 4, 16
 METHOD_PARAMS = {"n_samples": 64, "n_steps": 16, "perturbations_per_eval": 64}  # small budgets, where a method has them
 METRIC_PARAMS = {"n_samples": 4, "n_seeds": 3, "nr_runs": 20, "n_coalitions": 32}
 
-# the draws that differ (see the module docstring); each names where it draws
-DEVICE_DRAWS = {
-    "lime": "methods/lime.py: generator(seed, task.device)",
-    "tree_surrogate": "methods/surrogate.py distillation_targets: generator(seed, task.device)",
-    "linear_surrogate": "methods/surrogate.py distillation_targets: generator(seed, task.device)",
-    "faithfulness_correlation": "bench/metrics/faithfulness_correlation.py random_subsets: generator(seed, device)",
-    "max_sensitivity": "bench/metrics/_perturb.py input_noise: generator(seed, x.device)",
-    "local_lipschitz": "bench/metrics/_perturb.py input_noise: generator(seed, x.device)",
-    "ris": "bench/metrics/_perturb.py input_noise: generator(seed, x.device)",
-    "ros": "bench/metrics/_perturb.py input_noise: generator(seed, x.device)",
-    "rrs": "bench/metrics/_perturb.py input_noise: generator(seed, x.device)",
-    "infidelity": "bench/metrics/infidelity.py draws: generator(seed, task.device)",
-    "pgi": "bench/metrics/pgi.py noise: generator(seed, task.device)",
-    "pgu": "bench/metrics/pgi.py noise: generator(seed, task.device)",
-    "local_fidelity": "bench/metrics/fidelity.py LocalFidelity: generator(seed, x.device)",
-}
-_KEYED = "xaibench.rng.instance_keys hashes the instance's bits, and float64 bits differ from float32's"
-DTYPE_DRAWS = {  # CPU draws in the task's dtype: float64 tasks get other numbers
-    "random": _KEYED,
-    "smoothgrad": _KEYED,
-    "vargrad": _KEYED,
-    "expected_gradients": _KEYED,
-    "max_sensitivity": "bench/metrics/_perturb.py input_noise: rand/randn(dtype=x.dtype)",
-    "local_lipschitz": "bench/metrics/_perturb.py input_noise: rand/randn(dtype=x.dtype)",
-    "ris": "bench/metrics/_perturb.py input_noise: rand/randn(dtype=x.dtype)",
-    "ros": "bench/metrics/_perturb.py input_noise: rand/randn(dtype=x.dtype)",
-    "rrs": "bench/metrics/_perturb.py input_noise: rand/randn(dtype=x.dtype)",
-    "infidelity": "bench/metrics/infidelity.py draws: randn(dtype=task.dtype)",
-    "pgi": "bench/metrics/pgi.py noise: randn(dtype=task.dtype)",
-    "pgu": "bench/metrics/pgi.py noise: randn(dtype=task.dtype)",
-}
-UNSTABLE = {  # discontinuous in f: any rounding difference may change the result
-    "tree_surrogate": "a decision tree's splits flip under ~1e-7 changes of the distilled f (sklearn, float64)",
-}
-KNOWN = {"cuda": {**DEVICE_DRAWS, **UNSTABLE}, "float64": {**DTYPE_DRAWS, **UNSTABLE}}
-
 VARIANTS = {
     "cuda": pytest.param(("cuda", torch.float32), id="cuda", marks=pytest.mark.skipif(
         not torch.cuda.is_available(), reason="no CUDA device here; runs where one exists")),
@@ -90,21 +54,6 @@ VARIANTS = {
 }
 METHODS = [n for n in methods.names()]
 METRICS = [n for n in metrics.names() if metrics.get(n).category != "cost"]
-
-
-@contextlib.contextmanager
-def full_float32():
-    """CUDA matmuls and convolutions in true float32 (TF32 off), restored afterwards.
-
-    cuDNN convolutions default to TF32 (10-bit mantissa) on Ampere and later GPUs, which alone
-    moves a CNN's outputs by ~1e-3 relative; the comparison is made at the precision the CPU has.
-    """
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @lru_cache(maxsize=8)
@@ -179,29 +128,15 @@ def compare(run, reference, name: str, kind: str, config, *, scale_floor: float)
     expected = reference(name, kind)
     if expected is None:
         pytest.skip(f"{name} does not apply to the {kind} task")
-    with full_float32() if device == "cuda" else contextlib.nullcontext():
-        got = run(name, kind, device, dtype)
+    got = run(name, kind, device, dtype)
     gap = discrepancy(got, expected, scale_floor=scale_floor)
     assert gap <= RTOL, f"{name} on {TASKS[kind]}: {device}/{dtype} differs from cpu/float32 by {gap:.2e} (> {RTOL:g})"
     return gap
 
 
-def expect(variant: str, name: str, kind: str):
-    """``xfail`` (strict) for the known differences of the module docstring."""
-    where = KNOWN[variant].get(name)
-    if where:
-        return pytest.mark.xfail(strict=True, reason=f"draws differ in {variant}: {where}")
-    return None
-
-
 def cases(names: list[str]):
-    out = []
-    for variant, param in VARIANTS.items():
-        for name in names:
-            for kind in TASKS:
-                marks = [*param.marks, *filter(None, [expect(variant, name, kind)])]
-                out.append(pytest.param(param.values[0], name, kind, id=f"{variant}-{name}-{kind}", marks=marks))
-    return out
+    return [pytest.param(param.values[0], name, kind, id=f"{variant}-{name}-{kind}", marks=param.marks)
+            for variant, param in VARIANTS.items() for name in names for kind in TASKS]
 
 
 @pytest.mark.parametrize("config, name, kind", cases(METHODS))

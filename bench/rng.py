@@ -103,9 +103,9 @@ def _mix_int(v: int) -> int:
     return _signed(z)
 
 
-def seed_key(seed: int, stream: int = 0) -> int:
-    """The int64 key of the shared draws of ``seed`` and ``stream`` (a Python int: a kernel scalar)."""
-    return _mix_int(_mix_int(int(seed)) ^ _mix_int(int(stream)))
+def seed_key(seed: int) -> int:
+    """The int64 key of the shared draws of ``seed`` (a Python int, passed to kernels as a scalar)."""
+    return _mix_int(_mix_int(int(seed)))
 
 
 def instance_keys(x: Tensor, seed: int, *, exact: bool = False) -> Tensor:

@@ -45,6 +45,11 @@ def _stencil(dtype: torch.dtype, device: torch.device) -> Tensor:
     return k.reshape(1, 1, 3, 3)
 
 
+def next_look(iteration: int, device: torch.device) -> int:
+    """The next iteration at which the solver asks the host whether a system still runs (module docstring)."""
+    return iteration + 1 if device.type == "cpu" else iteration + max(8, iteration // 2)
+
+
 def noisy_linear_impute(x: Tensor, keep: Tensor, fallback: Tensor, *, noise: Tensor | None = None,
                         tol: float = 1e-6, max_iter: int | None = None) -> Tensor:
     """Impute the removed pixels (``keep == 0``) of ``(B, C, H, W)`` images ``x``.
@@ -87,7 +92,7 @@ def noisy_linear_impute(x: Tensor, keep: Tensor, fallback: Tensor, *, noise: Ten
         if it == look:
             if not bool(running.any()):
                 break
-            look = it + 1 if x.device.type == "cpu" else it + max(8, it // 2)
+            look = next_look(it, x.device)
         ap = operator(p)
         pap = (p * ap).sum((2, 3), keepdim=True)
         alpha = torch.where(running & (pap > 0), rz / pap.clamp(min=tiny), torch.zeros_like(rz))

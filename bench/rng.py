@@ -176,7 +176,8 @@ def instance_uniform(x: Tensor, seed: int, shape: tuple[int, ...], *, stream: in
     """``(N, *shape)`` uniform draws in the open interval (0, 1), private to each row of ``x``.
 
     Drawn on float32's grid of 2²³ points and returned in ``dtype`` (default: ``x``'s floating dtype);
-    ``dtype=torch.float64`` draws on a grid of 2⁵² points instead. Pass a fixed dtype, never the task's, so that the draws do not depend on it.
+    ``dtype=torch.float64`` draws on a grid of 2⁵² points instead. Pass a fixed dtype, never the task's,
+    so that the draws do not depend on it.
     """
     return _cast(_uniform(instance_keys(x, seed), shape, stream, dtype), dtype, x)
 
@@ -229,5 +230,5 @@ def shared_categorical(seed: int, weights: Tensor, k: int, *, stream: int = 0) -
 
 
 def shared_permutation(seed: int, n: int, *, device=None, stream: int = 0) -> Tensor:
-    """A uniformly random permutation of ``0 .. n−1`` (argsort of 64-bit hashes: ties have probability ~n²/2⁶⁴)."""
+    """A uniformly random permutation of ``0 .. n−1`` (argsort of 64-bit hashes; ties: probability ~n²/2⁶⁴)."""
     return _bits(_scalar_key(seed, device), n, stream).argsort()

@@ -191,7 +191,8 @@ class Lime(Method):
         else:
             bins = QuantileBins.fit(task.background.reshape(task.background.shape[0], -1), DISCRETIZERS[self.discretizer])
             sampled = bins.sample(k, seed)
-            points = bins.undiscretize(sampled, shared_uniform(seed, sampled.shape, device=x.device, stream=VALUE_STREAM))
+            u = shared_uniform(seed, sampled.shape, device=x.device, stream=VALUE_STREAM)
+            points = bins.undiscretize(sampled, u)
             own = bins.digitize(x)
             first = torch.ones_like(x)
             design = bins.same_bin_design(own, sampled, work)  # rows: z = 1{sampled bin = x's bin}, 1, (y)
@@ -382,7 +383,7 @@ class QuantileBins:
         return table.index_select(0, index).reshape(own.shape[0], d + 2, -1)
 
     def sample(self, k: int, seed: int) -> Tensor:
-        """``(k, d)`` bins drawn independently per feature from the data's bin frequencies (shared draws of ``seed``)."""
+        """``(k, d)`` bins drawn independently per feature from the data's bin frequencies (shared draws)."""
         return shared_categorical(seed, self.freq, k, stream=BIN_STREAM)
 
     def undiscretize(self, bins: Tensor, u: Tensor) -> Tensor:

@@ -32,9 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from xaibench.chunking import map_chunks, pass_key
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.players import mix
-from xaibench.chunking import map_chunks, pass_key
 from xaibench.rng import derived_seed, instance_uniform, shared_normal
 from xaibench.tensorstats import tiebreak_ranks
 from xaibench.tolerance import negligible, snap

@@ -52,7 +52,8 @@ class _PredictionGap(Metric):
 
     def noise(self, task: "Task", seed: int) -> Tensor:
         """The ``(n_samples, *F)`` Gaussian noise this call adds (shared by every instance)."""
-        eps = shared_normal(derived_seed(seed, "prediction_gap"), (self.n_samples, *task.feature_shape), device=task.device)
+        shape = (self.n_samples, *task.feature_shape)
+        eps = shared_normal(derived_seed(seed, "prediction_gap"), shape, device=task.device)
         return self.sigma * eps.to(task.dtype)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:

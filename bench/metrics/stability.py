@@ -359,11 +359,12 @@ class SeedStability(Metric):
 
     def evaluate(self, task, x, attributions, method, *, seed=0):
         check_attributions(x, attributions)
-        runs = [attributions.detach()] + [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
+        reruns = [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
+        runs = [attributions.detach(), *reruns]
         scores = player_scores(task, torch.stack(runs))  # (S, N, G)
         k = resolve_k(self.k, task.players.n)
         priority = tie_priority(x, task.players.n, seed, self.name)
-        tops = topk_mask(snap(scores.abs(), attributions.dtype), k, priority)  # (S, N, G), priorities shared by the runs
+        tops = topk_mask(snap(scores.abs(), attributions.dtype), k, priority)  # (S, N, G); one priority for all runs
         i, j = torch.triu_indices(self.n_seeds, self.n_seeds, offset=1, device=scores.device)  # every pair, at once
         values = rank_similarity(scores[i], scores[j]).mean(0)
         return MetricOutput(values, {"topk_jaccard": float(jaccard(tops[i], tops[j]).mean())})

@@ -185,3 +185,37 @@ def test_discrepancy_scales():
     assert discrepancy(torch.tensor([0.002]), torch.tensor([0.001]), scale_floor=1.0) == pytest.approx(0.001)
     with pytest.raises(AssertionError, match="NaN at different places"):
         discrepancy(torch.tensor([1.0, 1.0, 1.0]), ref, scale_floor=0.0)
+
+
+@pytest.fixture
+def tf32_flags():
+    """Restores torch's TF32 flags after a test that changes them."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_cuda_tasks_and_runs_turn_tf32_off(monkeypatch, tf32_flags):
+    """``load_task`` on CUDA turns TF32 off before building the model (checked here without a GPU: the
+    model preparation is replaced by a stop), and ``float32_precision`` reports it for the manifest."""
+    from xaibench import tasks
+    from xaibench.runner import check_device
+
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    assert tasks.float32_precision() == "tf32"
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(tasks, "_prepare", stop)
+    with pytest.raises(Stop):
+        tasks.load_task(*TASKS["tabular"], device="cuda")
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    assert tasks.float32_precision() == "ieee"
+    if torch.cuda.is_available():  # the runner's device check does the same
+        torch.backends.cudnn.allow_tf32 = True
+        check_device("cuda")
+        assert tasks.float32_precision() == "ieee"

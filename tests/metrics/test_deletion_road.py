@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from xaibench.metrics._removal import Removal
 from xaibench.metrics import _road
+from xaibench.metrics._removal import Removal
 from xaibench.metrics._road import noisy_linear_impute
 from xaibench.testing import task_from_function
 

@@ -286,8 +286,8 @@ def test_label_and_representation_passes_survive_out_of_memory():
         expected = run(name, base, gradient, n_samples=8)[1].values
         torch.testing.assert_close(run(name, small, gradient, n_samples=8)[1].values, expected)
     assert calls["label"][:3] == [40, 20, 10]  # 40 neighbours: 40 and 20 rows fail, chunks of 10 fit
-    for kind in calls:  # only the first pass of each kind fails: later ones start at the remembered size
-        assert [c for c in calls[kind] if c > 12] == [40, 20], (kind, calls[kind])
+    for kind, sizes in calls.items():  # only the first pass of each kind fails: later ones start at the remembered size
+        assert [c for c in sizes if c > 12] == [40, 20], (kind, sizes)
     flat = torch.zeros(40, 6)
     assert chunking.fitted_rows(small, chunking.pass_key(small, "label", flat)) == 10
     assert chunking.fitted_rows(small, chunking.pass_key(small, "representation", flat)) == 10

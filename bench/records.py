@@ -6,10 +6,12 @@ A record is a JSON object with these fields (``None`` where not applicable):
   ``error_type``, ``error`` (message, or the reason a cell was skipped), ``traceback`` (short);
 * task: ``dataset``, ``dataset_version``, ``model``, ``model_seed``, ``target``, ``task``
   (``dataset/model/target``), ``quality`` (dict of the model's measured quality),
-  ``weights_sha256``, ``n_instances`` (requested; ``None`` = all), ``n_background``;
+  ``weights_sha256``, ``n_instances`` (explained), ``n_instances_requested`` (``None`` = all),
+  ``n_background``;
 * method: ``method`` (row label), ``method_name``, ``family``, ``stochastic``, ``method_params``;
 * metric: ``metric`` (column label), ``metric_name``, ``category``, ``higher_is_better``,
-  ``per_instance``, ``heavy_tailed``, ``metric_params``;
+  ``per_instance``, ``heavy_tailed``, ``metric_params``, ``metric_n_instances`` (the suite's
+  budget for it; ``None`` = every explained instance), ``n_instances_scored`` (how many it scored);
 * value: ``seed``, ``n`` (finite values), ``value`` (the mean of the finite values, or their
   median for a heavy-tailed metric), ``stderr``, ``ci_low``/``ci_high`` (95 % interval) and
   ``interval`` (which statistic and interval: :data:`xaibench.stats.INTERVALS`), ``values``
@@ -21,7 +23,9 @@ A record is a JSON object with these fields (``None`` where not applicable):
 
 The key is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
 :data:`KEY_FIELDS` — everything that determines the value and nothing that does not (the suite's
-name, labels and timings are left out, so the same cell in two suites shares its key).
+name, labels and timings are left out, so the same cell in two suites shares its key) — plus
+``n_instances_scored`` when a budget made a metric score fewer instances than were explained
+(left out otherwise, so records without budgets keep their keys).
 
 The code's identity in the key is :func:`code_sha256`, a hash of the source files, rather than
 the git commit: a commit also changes with edits that cannot change a value (documentation,
@@ -98,7 +102,11 @@ def record_key(identity: Mapping[str, Any]) -> str:
     missing = [k for k in KEY_FIELDS if k not in identity]
     if missing:
         raise KeyError(f"record key needs {missing}")
-    return hashlib.sha256(canonical_json({k: identity[k] for k in KEY_FIELDS}).encode()).hexdigest()
+    payload = {k: identity[k] for k in KEY_FIELDS}
+    scored = identity.get("n_instances_scored")
+    if scored is not None and scored != identity["n_instances"]:
+        payload["n_instances_scored"] = scored
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
 def dumps(record: Mapping[str, Any]) -> str:

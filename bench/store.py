@@ -377,6 +377,7 @@ def _record_types() -> dict[str, Any]:
         "dataset": text, "model": text, "target": text, "method": text, "method_name": text, "metric": text,
         "metric_name": text, "category": text, "error": text, "error_type": text, "traceback": text,
         "seed": Union[int, None], "n": integer, "n_instances": integer, "n_instances_requested": integer,
+        "metric_n_instances": integer, "n_instances_scored": integer,
         "n_background": integer, "model_seed": integer, "value": number, "stderr": number, "ci_low": number,
         "ci_high": number, "seconds": number, "explanations_per_second": number, "peak_memory_mb": number,
         "metric_seconds": number, "values": Optional[list[number]], "method_params": table, "metric_params": table,

@@ -21,6 +21,12 @@ Plugins are checked, not trusted:
 ``n_instances`` in a record is the number of instances explained; ``n_instances_requested`` is
 what the plan asked for (more than a small test split has: the whole split is explained).
 
+Budgets: a metric entry with ``n_instances = k`` scores the first ``k`` explained instances (all of
+them when fewer were explained); ``n_instances_scored`` in its record says how many it scored
+(for the cost metrics, which read the timed pass: every explained instance). Metrics with the same
+budget receive the same tensors (one view per budget), so the stability metrics among them still
+share their re-explained neighbourhood.
+
 Seeding: ``random``, NumPy's global generator and ``torch.manual_seed`` are all set to the cell's
 seed before the warm-up, before the timed explanation pass, and before each metric, so a value
 never depends on what ran before it (the order of metrics, which cells a resumed run skips) —
@@ -134,9 +140,24 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
         return
     guard.watch(attributions=measured.attributions)
     entries = {e.label: e for e in cell.metrics}
+    scored = _ScoredViews(task.inputs, measured.attributions)
     with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
         for record in pending:
-            yield _score(record, entries[record["metric"]], task, measured, cell, guard)
+            yield _score(record, entries[record["metric"]], task, measured, cell, guard, scored)
+
+
+class _ScoredViews:
+    """The first ``k`` explained instances and their attributions, one view per budget ``k``."""
+
+    def __init__(self, inputs: torch.Tensor, attributions: torch.Tensor):
+        self._views: dict[int, tuple[torch.Tensor, torch.Tensor]] = {len(inputs): (inputs, attributions)}
+        self.n = len(inputs)
+
+    def __call__(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if n not in self._views:
+            inputs, attributions = self._views[self.n]
+            self._views[n] = (inputs[:n], attributions[:n])
+        return self._views[n]
 
 
 def failure_records(cell: Cell, exc: BaseException, done: Container[str] = frozenset(),
@@ -187,7 +208,7 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, cell: Cell,
-           guard: TensorGuard) -> dict:
+           guard: TensorGuard, scored: _ScoredViews) -> dict:
     metric, method, seed = entry.metric, cell.method.method, cell.seed
     timing = {"seconds": measured.seconds, "explanations_per_second": measured.explanations_per_second,
               "peak_memory_mb": measured.peak_memory_mb, "device_name": measured.device_name}
@@ -196,12 +217,13 @@ def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, 
             values, extras, seconds = [metric.from_pass(measured)], {}, 0.0
         else:
             metric.check(task, method)
+            x, attributions = scored(record["n_instances_scored"])
             seed_everything(seed)
             start = time.perf_counter()
-            output = metric.evaluate(task, task.inputs, measured.attributions, method, seed=seed)
+            output = metric.evaluate(task, x, attributions, method, seed=seed)
             seconds = time.perf_counter() - start
             guard.check(f"metric {entry.label}")
-            values, extras = _values(output.values, metric, len(task.inputs)), dict(output.extras)
+            values, extras = _values(output.values, metric, len(x)), dict(output.extras)
             if values and all(v is None for v in values):
                 raise MetricValueError(f"metric {entry.label} returned no finite value: all {len(values)} values are "
                                        "NaN or infinite, so there is nothing to score")
@@ -241,11 +263,21 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
 
 def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
     metric = entry.metric
+    explained = base["n_instances"]
+    budget = None if isinstance(metric, CostMetric) else entry.n_instances
     record = {**base, "metric": entry.label, "metric_name": metric.name, "category": metric.category,
               "higher_is_better": metric.higher_is_better, "per_instance": metric.per_instance,
-              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params,
+              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params, "metric_n_instances": budget,
+              "n_instances_scored": _scored_count(budget, explained),
               "code_sha256": code_sha256(type(metric), base=base["code_sha256"])}
     return {"key": record_key(record), **record, **dict.fromkeys(RESULT_FIELDS)}
+
+
+def _scored_count(budget: int | None, explained: int | None) -> int | None:
+    """Instances a metric with ``budget`` scores out of ``explained`` (``None``: not known)."""
+    if budget is None or explained is None:
+        return explained if budget is None else budget
+    return min(budget, explained)
 
 
 def _failed(record: dict[str, Any], exc: BaseException) -> dict[str, Any]:

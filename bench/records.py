@@ -17,7 +17,9 @@ A record is a JSON object with these fields (``None`` where not applicable):
   ``interval`` (which statistic and interval: :data:`xaibench.stats.INTERVALS`), ``values``
   (per-instance values, ``None`` where not finite, positions kept), ``extras`` (dict);
 * cost: ``seconds`` (the timed explanation pass), ``explanations_per_second``,
-  ``peak_memory_mb``, ``metric_seconds``, ``device``, ``device_name``;
+  ``peak_memory_mb``, ``metric_seconds``, ``device``, ``device_name``; and, for planning a suite's
+  cost on a shared machine, the CPU seconds of this process: ``explain_cpu_seconds`` (the
+  explanation pass, its one-instance warm-up included) and ``metric_cpu_seconds``;
 * provenance: ``versions`` (xaibench, torch, python, numpy, git commit), ``code_sha256``
   (:func:`code_sha256`).
 
@@ -68,7 +70,8 @@ KEY_FIELDS = (
     "seed", "n_instances", "n_background", "device_type", "xaibench_version", "code_sha256",
 )
 
-TIMING_FIELDS = ("seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds")
+TIMING_FIELDS = ("seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds", "explain_cpu_seconds",
+                 "metric_cpu_seconds")
 """Fields that vary between two runs of the same cell (left out when comparing runs)."""
 
 

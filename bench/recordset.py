@@ -81,6 +81,8 @@ class _Row(msgspec.Struct, gc=False):
     method_params: msgspec.Raw = _NULL
     metric_name: str | None = None
     metric_params: msgspec.Raw = _NULL
+    metric_n_instances: int | None = None
+    n_instances_scored: int | None = None
     error_type: str | None = None
     error: str | None = None
     traceback: str | None = None
@@ -97,16 +99,25 @@ class _Row(msgspec.Struct, gc=False):
     explanations_per_second: float | None = None
     peak_memory_mb: float | None = None
     metric_seconds: float | None = None
+    explain_cpu_seconds: float | None = None
+    metric_cpu_seconds: float | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Row)
 _LAX_DECODER = msgspec.json.Decoder(_Row, strict=False)  # records from a DataFrame: 16.0 where 16 was meant
 # everything that decides a record's (table, method, metric) codes, but the raw JSON fields
 # (unhashable: added as bytes)
-_IDENTITY = attrgetter("task", "suite", "suite_version", "n_instances", "n_background", "model_seed",
-                       "dataset_version", "weights_sha256", "device_type", "device", "code_sha256", "device_name",
-                       "method", "method_name", "metric", "metric_name", "category", "higher_is_better",
-                       "per_instance", "heavy_tailed")
+IDENTITY_FIELDS = ("task", "suite", "suite_version", "n_instances", "n_background", "model_seed", "dataset_version",
+                   "weights_sha256", "device_type", "device", "code_sha256", "device_name",
+                   "method", "method_name",
+                   "metric", "metric_name", "category", "higher_is_better", "per_instance", "heavy_tailed",
+                   "metric_n_instances")
+RAW_FIELDS = ("method_params", "metric_params", "quality", "versions")
+_IDENTITY = attrgetter(*IDENTITY_FIELDS)
+# positions in the identity tuple (IDENTITY_FIELDS, then the RAW_FIELDS as bytes)
+_TABLE, _METHOD, _METRIC = slice(0, 12), slice(12, 14), slice(14, 21)
+_RAW = len(IDENTITY_FIELDS)
+_METHOD_PARAMS, _METRIC_PARAMS, _QUALITY, _VERSIONS = _RAW, _RAW + 1, _RAW + 2, _RAW + 3
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ class MetricKey:
     higher_is_better: bool
     per_instance: bool
     heavy_tailed: bool
+    budget: int | None = None  # the suite's n_instances for this metric (None: every explained instance)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -303,27 +315,27 @@ class _Builder:
 
     def _identify(self, row: _Row, key: tuple, where: str) -> tuple[int, int, int]:
         """(table, method, metric) codes of a record whose identity ``key`` was not seen before."""
-        for name, raw in zip(("method_params", "metric_params", "quality", "versions"), key[20:24]):
+        for name, raw in zip(RAW_FIELDS, key[_RAW:]):
             if raw[:1] not in (b"{", b"n"):
                 raise RecordsError(f"{where}: the record with key {row.key!r} has {name} = {raw[:40]!r}, not a JSON "
                                    "object: the file is damaged; restore it from a copy, or delete that line and "
                                    "resume the run to compute the record again")
         parts = self._parts
-        table_part = key[:12] + (key[23] if row.code_sha256 is None else None,)
+        table_part = key[_TABLE] + (key[_VERSIONS] if row.code_sha256 is None else None,)
         table = parts.get(table_part)
         if table is None:
             table = parts[table_part] = self._table_id(row)
-        method_part = ("method",) + key[12:14] + key[20:21]
+        method_part = ("method",) + key[_METHOD] + (key[_METHOD_PARAMS],)
         method = parts.get(method_part)
         if method is None:
             method = parts[method_part] = self._catalogue_id("method", MethodKey(
                 row.method, row.method_name, self._canonical(row.method_params)), self.out.methods)
-        metric_part = ("metric",) + key[14:20] + key[21:22]
+        metric_part = ("metric",) + key[_METRIC] + (key[_METRIC_PARAMS],)
         metric = parts.get(metric_part)
         if metric is None:
             metric = parts[metric_part] = self._catalogue_id("metric", MetricKey(
                 row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
-                row.higher_is_better, row.per_instance, row.heavy_tailed), self.out.metrics)
+                row.higher_is_better, row.per_instance, row.heavy_tailed, row.metric_n_instances), self.out.metrics)
         return table, method, metric
 
     def _table_id(self, row: _Row) -> int:

@@ -93,7 +93,7 @@ class Cell:
 
 RESULT_FIELDS = ("status", "error_type", "error", "traceback", "n", "value", "stderr", "ci_low", "ci_high",
                  "interval", "values", "extras", "seconds", "explanations_per_second", "peak_memory_mb",
-                 "metric_seconds", "device_name")
+                 "metric_seconds", "explain_cpu_seconds", "metric_cpu_seconds", "device_name")
 
 
 def seed_everything(seed: int) -> None:
@@ -119,7 +119,7 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
         yield from failure_records(cell, exc, done)
         return
     base = _identity(cell, task)
-    pending = [r for r in (_with_metric(base, e) for e in cell.metrics) if r["key"] not in done]
+    pending = [r for r in (_with_metric(base, e, cell) for e in cell.metrics) if r["key"] not in done]
     if not pending:
         return
     if on_pending is not None:
@@ -129,8 +129,10 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
     try:
         method.check(task)
         seed_everything(seed)
+        cpu_start = time.process_time()
         measured = timed_explain(method, task, task.inputs, seed=seed, warmup=cell.context.warmup,
                                  before=lambda: seed_everything(seed))
+        explain_cpu = time.process_time() - cpu_start
         guard.check(f"method {cell.method.label}")
         check_attributions(task.inputs, measured.attributions, who=f"method {cell.method.label}")
     except PLUGIN_ERRORS as exc:
@@ -143,7 +145,7 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
     scored = _ScoredViews(task.inputs, measured.attributions)
     with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
         for record in pending:
-            yield _score(record, entries[record["metric"]], task, measured, cell, guard, scored)
+            yield _score(record, entries[record["metric"]], task, measured, explain_cpu, cell, guard, scored)
 
 
 class _ScoredViews:
@@ -166,7 +168,7 @@ def failure_records(cell: Cell, exc: BaseException, done: Container[str] = froze
     the task was loaded (keys with its identity), otherwise built without it."""
     if pending is None:
         base = _identity(cell, None)
-        pending = [r for r in (_with_metric(base, e) for e in cell.metrics) if r["key"] not in done]
+        pending = [r for r in (_with_metric(base, e, cell) for e in cell.metrics) if r["key"] not in done]
     return [_failed(record, exc) for record in pending]
 
 
@@ -207,21 +209,23 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and (torch.equal(a, b) or bool(torch.all((a == b) | (a.isnan() & b.isnan()))))
 
 
-def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, cell: Cell,
+def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, explain_cpu: float, cell: Cell,
            guard: TensorGuard, scored: _ScoredViews) -> dict:
+    """``explain_cpu``: CPU seconds of the explanation pass, warm-up included (for cost planning)."""
     metric, method, seed = entry.metric, cell.method.method, cell.seed
     timing = {"seconds": measured.seconds, "explanations_per_second": measured.explanations_per_second,
-              "peak_memory_mb": measured.peak_memory_mb, "device_name": measured.device_name}
+              "peak_memory_mb": measured.peak_memory_mb, "device_name": measured.device_name,
+              "explain_cpu_seconds": explain_cpu}
     try:
         if isinstance(metric, CostMetric):
-            values, extras, seconds = [metric.from_pass(measured)], {}, 0.0
+            values, extras, seconds, cpu = [metric.from_pass(measured)], {}, 0.0, 0.0
         else:
             metric.check(task, method)
             x, attributions = scored(record["n_instances_scored"])
             seed_everything(seed)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             output = metric.evaluate(task, x, attributions, method, seed=seed)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             guard.check(f"metric {entry.label}")
             values, extras = _values(output.values, metric, len(x)), dict(output.extras)
             if values and all(v is None for v in values):
@@ -231,7 +235,7 @@ def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, 
         guard.restore()
         return _failed({**record, **timing}, exc)
     return {**record, **timing, "status": "ok", **record_fields(values, heavy_tailed=metric.heavy_tailed),
-            "values": values, "extras": extras, "metric_seconds": seconds}
+            "values": values, "extras": extras, "metric_seconds": seconds, "metric_cpu_seconds": cpu}
 
 
 def _values(values: Any, metric: Any, n: int) -> list[float | None]:
@@ -261,7 +265,7 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
     }
 
 
-def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
+def _with_metric(base: dict[str, Any], entry: MetricEntry, cell: Cell) -> dict[str, Any]:
     metric = entry.metric
     explained = base["n_instances"]
     budget = None if isinstance(metric, CostMetric) else entry.n_instances
@@ -269,7 +273,8 @@ def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
               "higher_is_better": metric.higher_is_better, "per_instance": metric.per_instance,
               "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params, "metric_n_instances": budget,
               "n_instances_scored": _scored_count(budget, explained),
-              "code_sha256": code_sha256(type(metric), base=base["code_sha256"])}
+              # method and metric files together: a plugin file holding both is hashed once, as for the cost metrics
+              "code_sha256": code_sha256(type(cell.method.method), type(metric))}
     return {"key": record_key(record), **record, **dict.fromkeys(RESULT_FIELDS)}
 
 

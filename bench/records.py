@@ -124,7 +124,7 @@ PRESENTATION = (
     "xaibench/suite.py", "xaibench/suite_schema.py", "xaibench/store.py", "xaibench/runner.py",
     "xaibench/tables.py", "xaibench/render.py", "xaibench/export.py", "xaibench/recordset.py", "xaibench/cells.py",
     "xaibench/across_tasks.py", "xaibench/ranking.py", "xaibench/paired.py", "xaibench/metric_checks.py",
-    "xaibench/throughput.py", "xaibench/backends/__init__.py", "xaibench/backends/local.py",
+    "xaibench/throughput.py", "xaibench/plan.py", "xaibench/results.py", "xaibench/backends/__init__.py", "xaibench/backends/local.py",
     "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*", "xaibench/site/*",
     "xaibench/submission/*", "xaibench/*/templates/*",
 )

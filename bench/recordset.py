@@ -292,18 +292,78 @@ class _Builder:
         errors = np.full(n, -1, np.int32)
         for i in np.flatnonzero(~ok).tolist():
             errors[i] = self._catalogue_id("error", f"{rows[i].error_type}: {rows[i].error}", out.errors)
+        self._append(id_array, np.fromiter((r.seed for r in rows), np.int64, n), status, errors, source, lengths,
+                     flat_values, np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64),
+                     self._codes_of("interval", [r.interval for r in rows], out.intervals))
+
+    def _append(self, ids: np.ndarray, seed: np.ndarray, status: np.ndarray, errors: np.ndarray, source: int,
+                lengths: np.ndarray, flat_values: np.ndarray, summary: np.ndarray, interval: np.ndarray) -> None:
+        """Add one chunk of records as arrays: ``ids`` (n, 3) table/method/metric codes; ``lengths``
+        the number of values each record keeps (0 unless ok), ``flat_values`` those values in order."""
         cols = self._columns
-        cols["table"].append(id_array[:, 0])
-        cols["method"].append(id_array[:, 1])
-        cols["metric"].append(id_array[:, 2])
-        cols["seed"].append(np.fromiter((r.seed for r in rows), np.int64, n))
+        cols["table"].append(ids[:, 0])
+        cols["method"].append(ids[:, 1])
+        cols["metric"].append(ids[:, 2])
+        cols["seed"].append(seed)
         cols["status"].append(status)
         cols["error"].append(errors)
-        cols["source"].append(np.full(n, source, np.int32))
+        cols["source"].append(np.full(len(seed), source, np.int32))
         cols["length"].append(lengths)
         cols["values"].append(flat_values)
-        cols["summary"].append(np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64))
-        cols["interval"].append(self._codes_of("interval", [r.interval for r in rows], out.intervals))
+        cols["summary"].append(summary)
+        cols["interval"].append(interval)
+
+    def add_arrow(self, table: Any, source: int, where: str) -> None:
+        """Add the records of a ``pyarrow.Table`` (a results folder's, :mod:`xaibench.results`),
+        column by column: each distinct identity is decoded once, as :meth:`add` does per row."""
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        n = table.num_rows
+        if not n:
+            return
+        out = self.out
+        identity = _group_codes([_codes(table.column(name)) for name in IDENTITY_FIELDS + RAW_FIELDS])
+        groups, first, inverse = np.unique(identity, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # catalogue codes in reading order, as for the JSON lines
+        heads = table.select(list(_HEAD_COLUMNS)).take(first[order]).to_pylist()
+        found = np.empty((groups.size, 3), np.int32)
+        for g, head in zip(order.tolist(), heads):
+            row = _row_of(head, where)
+            key = _IDENTITY(row) + tuple(bytes(getattr(row, name)) for name in RAW_FIELDS)
+            found[g] = self._identify(row, key, where)
+        ids = found[inverse.reshape(-1)]
+        seeds = table.column("seed")
+        if seeds.null_count:
+            raise RecordsError(f"{where}: {seeds.null_count} records have no seed; every record needs key, task, "
+                               "method, metric, seed and status")
+        status_codes, status_names = _codes(table.column("status"), dictionary=True)
+        unknown = set(status_names) - set(STATUS)
+        if unknown:
+            raise RecordsError(f"{where}: unknown record status {sorted(map(str, unknown))}; a status is one of "
+                               f"{', '.join(STATUS)}")
+        status = np.array([STATUS[name] for name in status_names], np.int8)[status_codes]
+        ok = status == OK
+        errors = np.full(n, -1, np.int32)
+        failed = np.flatnonzero(~ok)
+        if failed.size:
+            kinds = table.column("error_type").take(failed).to_pylist()
+            texts = table.column("error").take(failed).to_pylist()
+            for i, kind, text in zip(failed.tolist(), kinds, texts):
+                errors[i] = self._catalogue_id("error", f"{kind}: {text}", out.errors)
+        values = table.column(VALUES_COLUMN).combine_chunks()
+        offsets = values.offsets.to_numpy()
+        all_lengths = np.diff(offsets).astype(np.int64)
+        flat = pc.fill_null(values.values, float("nan")).to_numpy() if len(values.values) else np.empty(0)
+        flat = flat[offsets[0]:offsets[-1]]
+        lengths = np.where(ok, all_lengths, 0)
+        flat = flat[np.repeat(ok, all_lengths)] if not ok.all() else flat
+        summary = np.stack([pc.fill_null(table.column(c), float("nan")).to_numpy() for c in ("value", "ci_low",
+                                                                                             "ci_high")], axis=1)
+        interval_codes, interval_names = _codes(table.column("interval"), dictionary=True)
+        mapping = np.array([self._catalogue_id("interval", name, out.intervals) for name in interval_names] + [-1],
+                           np.int32)
+        self._append(ids, seeds.to_numpy().astype(np.int64), status, errors, source, lengths,
+                     np.ascontiguousarray(flat, dtype=np.float64), summary.astype(np.float64), mapping[interval_codes])
 
     def _codes_of(self, kind: str, texts: list[str | None], catalogue: list[str]) -> np.ndarray:
         """Catalogue codes of ``texts`` (−1 for ``None``): one comparison pass per distinct text."""
@@ -400,6 +460,48 @@ class _Builder:
         return out
 
 
+VALUES_COLUMN = "values"
+_HEAD_COLUMNS = tuple(dict.fromkeys(("key", "seed", "status") + IDENTITY_FIELDS + RAW_FIELDS + ("xaibench_version",)))
+
+
+def _codes(column: Any, *, dictionary: bool = False) -> Any:
+    """Integer codes of a pyarrow column's values (−1 for null); with ``dictionary``, also the
+    distinct values the codes index."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    return (codes, encoded.dictionary.to_pylist()) if dictionary else codes
+
+
+def _group_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row, equal exactly when every column's code is (mixed radix, compacted with
+    ``np.unique`` before it could overflow)."""
+    key = np.zeros(len(columns[0]), np.int64)
+    span = 1
+    for codes in columns:
+        width = int(codes.max()) + 2 if codes.size else 1  # codes from -1
+        if span * width >= 1 << 62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+            span = int(key.max()) + 1
+        key = key * width + (codes + 1)
+        span *= width
+    return key
+
+
+def _row_of(head: dict[str, Any], where: str) -> _Row:
+    """A :class:`_Row` from a results table's row (its JSON columns as raw JSON)."""
+    fields = {k: v for k, v in head.items() if v is not None}
+    for name in RAW_FIELDS:
+        fields[name] = msgspec.Raw(head[name].encode()) if head.get(name) is not None else _NULL
+    try:
+        return _Row(**fields)
+    except (TypeError, msgspec.ValidationError) as exc:
+        raise RecordsError(f"{where}: a record the leaderboard cannot read ({exc}); every record needs key, task, "
+                           "method, metric, seed and status") from None
+
+
 def _device_type(device: str | None) -> str | None:
     return None if device is None else device.split(":", 1)[0]
 
@@ -436,13 +538,24 @@ def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: 
 
 
 def _add_path(builder: _Builder, path: Path) -> None:
+    from .results import RECORDS_PARQUET, is_results_folder, read_table  # noqa: PLC0415
     from .store import MANIFEST, records_file  # noqa: PLC0415
 
+    if is_results_folder(path) or path.suffix == ".parquet":
+        folder = path if path.is_dir() else path.parent
+        plan = _plan(folder) if (folder / MANIFEST).exists() else None
+        index = builder.add_source(Source(str(path), plan))
+        builder.add_arrow(read_table(path, _ARROW_COLUMNS), index, str(folder / RECORDS_PARQUET))
+        return
     records = records_file(path)  # the store's checks and messages for a path that is not a run
     plan = _plan(records.parent) if (records.parent / MANIFEST).exists() else None
     index = builder.add_source(Source(str(path), plan))
     for rows in _decoded_chunks(records):
         builder.add(rows, index, str(records))
+
+
+_ARROW_COLUMNS = tuple(dict.fromkeys(_HEAD_COLUMNS + ("error_type", "error", "value", "ci_low", "ci_high", "interval",
+                                                    VALUES_COLUMN)))
 
 
 def _plan(run_dir: Path) -> dict[str, Any] | None:

@@ -322,16 +322,17 @@ class _Builder:
         if not n:
             return
         out = self.out
-        identity = _group_codes([_codes(table.column(name)) for name in IDENTITY_FIELDS + RAW_FIELDS])
-        groups, first, inverse = np.unique(identity, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # catalogue codes in reading order, as for the JSON lines
-        heads = table.select(list(_HEAD_COLUMNS)).take(first[order]).to_pylist()
-        found = np.empty((groups.size, 3), np.int32)
-        for g, head in zip(order.tolist(), heads):
-            row = _row_of(head, where)
-            key = _IDENTITY(row) + tuple(bytes(getattr(row, name)) for name in RAW_FIELDS)
-            found[g] = self._identify(row, key, where)
-        ids = found[inverse.reshape(-1)]
+        ids = np.empty((n, 3), np.int32)
+        for column, (fields, code_of) in enumerate(((_TABLE_PART, self._table_code), (_METHOD_PART, self._method_code),
+                                                    (_METRIC_PART, self._metric_code))):
+            identity = _group_codes([_codes(table.column(name)) for name in fields])
+            groups, first, inverse = np.unique(identity, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")  # catalogue codes in reading order, as for JSON lines
+            found = np.empty(groups.size, np.int32)
+            for g, head in zip(order.tolist(), table.select(list(fields)).take(first[order]).to_pylist()):
+                row = _row_of(head, where)
+                found[g] = code_of(row, _IDENTITY(row) + tuple(bytes(getattr(row, name)) for name in RAW_FIELDS))
+            ids[:, column] = found[inverse.reshape(-1)]
         seeds = table.column("seed")
         if seeds.null_count:
             raise RecordsError(f"{where}: {seeds.null_count} records have no seed; every record needs key, task, "
@@ -380,23 +381,31 @@ class _Builder:
                 raise RecordsError(f"{where}: the record with key {row.key!r} has {name} = {raw[:40]!r}, not a JSON "
                                    "object: the file is damaged; restore it from a copy, or delete that line and "
                                    "resume the run to compute the record again")
-        parts = self._parts
-        table_part = key[_TABLE] + (key[_VERSIONS] if row.code_sha256 is None else None,)
-        table = parts.get(table_part)
-        if table is None:
-            table = parts[table_part] = self._table_id(row)
-        method_part = ("method",) + key[_METHOD] + (key[_METHOD_PARAMS],)
-        method = parts.get(method_part)
-        if method is None:
-            method = parts[method_part] = self._catalogue_id("method", MethodKey(
+        return self._table_code(row, key), self._method_code(row, key), self._metric_code(row, key)
+
+    def _table_code(self, row: _Row, key: tuple) -> int:
+        part = key[_TABLE] + (key[_VERSIONS] if row.code_sha256 is None else None,)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._table_id(row)
+        return code
+
+    def _method_code(self, row: _Row, key: tuple) -> int:
+        part = ("method",) + key[_METHOD] + (key[_METHOD_PARAMS],)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._catalogue_id("method", MethodKey(
                 row.method, row.method_name, self._canonical(row.method_params)), self.out.methods)
-        metric_part = ("metric",) + key[_METRIC] + (key[_METRIC_PARAMS],)
-        metric = parts.get(metric_part)
-        if metric is None:
-            metric = parts[metric_part] = self._catalogue_id("metric", MetricKey(
+        return code
+
+    def _metric_code(self, row: _Row, key: tuple) -> int:
+        part = ("metric",) + key[_METRIC] + (key[_METRIC_PARAMS],)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._catalogue_id("metric", MetricKey(
                 row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
                 row.higher_is_better, row.per_instance, row.heavy_tailed, row.metric_n_instances), self.out.metrics)
-        return table, method, metric
+        return code
 
     def _table_id(self, row: _Row) -> int:
         out = self.out
@@ -461,15 +470,23 @@ class _Builder:
 
 
 VALUES_COLUMN = "values"
-_HEAD_COLUMNS = tuple(dict.fromkeys(("key", "seed", "status") + IDENTITY_FIELDS + RAW_FIELDS + ("xaibench_version",)))
+_TABLE_PART = IDENTITY_FIELDS[_TABLE] + ("quality", "versions", "xaibench_version")
+_METHOD_PART = IDENTITY_FIELDS[_METHOD] + ("method_params",)
+_METRIC_PART = IDENTITY_FIELDS[_METRIC] + ("metric_params",)
+_HEAD_COLUMNS = tuple(dict.fromkeys(_TABLE_PART + _METHOD_PART + _METRIC_PART))
 
 
 def _codes(column: Any, *, dictionary: bool = False) -> Any:
     """Integer codes of a pyarrow column's values (−1 for null); with ``dictionary``, also the
     distinct values the codes index."""
+    import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    encoded = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(encoded, pa.ChunkedArray):  # no chunks at all
+        encoded = pa.concat_arrays(encoded.chunks) if encoded.num_chunks else pa.array([], column.type)
     codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     return (codes, encoded.dictionary.to_pylist()) if dictionary else codes
 
@@ -490,9 +507,13 @@ def _group_codes(columns: list[np.ndarray]) -> np.ndarray:
     return key
 
 
+_ROW_DEFAULTS = {"key": "(not read)", "task": "", "method": "", "metric": "", "seed": 0, "status": "ok"}
+
+
 def _row_of(head: dict[str, Any], where: str) -> _Row:
-    """A :class:`_Row` from a results table's row (its JSON columns as raw JSON)."""
-    fields = {k: v for k, v in head.items() if v is not None}
+    """A :class:`_Row` from a results table's row (its JSON columns as raw JSON; the key, which the
+    leaderboard does not use, is not read)."""
+    fields = {**_ROW_DEFAULTS, **{k: v for k, v in head.items() if v is not None}}
     for name in RAW_FIELDS:
         fields[name] = msgspec.Raw(head[name].encode()) if head.get(name) is not None else _NULL
     try:
@@ -538,14 +559,18 @@ def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: 
 
 
 def _add_path(builder: _Builder, path: Path) -> None:
-    from .results import RECORDS_PARQUET, is_results_folder, read_table  # noqa: PLC0415
+    from .results import RECORDS_PARQUET, is_results_folder, iter_tables  # noqa: PLC0415
     from .store import MANIFEST, records_file  # noqa: PLC0415
 
     if is_results_folder(path) or path.suffix == ".parquet":
         folder = path if path.is_dir() else path.parent
         plan = _plan(folder) if (folder / MANIFEST).exists() else None
         index = builder.add_source(Source(str(path), plan))
-        builder.add_arrow(read_table(path, _ARROW_COLUMNS), index, str(folder / RECORDS_PARQUET))
+        for table in iter_tables(path, _ARROW_COLUMNS):
+            builder.add_arrow(table, index, str(folder / RECORDS_PARQUET))
+        import pyarrow  # noqa: PLC0415
+
+        pyarrow.default_memory_pool().release_unused()  # the decoded chunks' memory goes back to the system
         return
     records = records_file(path)  # the store's checks and messages for a path that is not a run
     plan = _plan(records.parent) if (records.parent / MANIFEST).exists() else None
@@ -554,8 +579,8 @@ def _add_path(builder: _Builder, path: Path) -> None:
         builder.add(rows, index, str(records))
 
 
-_ARROW_COLUMNS = tuple(dict.fromkeys(_HEAD_COLUMNS + ("error_type", "error", "value", "ci_low", "ci_high", "interval",
-                                                    VALUES_COLUMN)))
+_ARROW_COLUMNS = tuple(dict.fromkeys(_HEAD_COLUMNS + ("seed", "status", "error_type", "error", "value", "ci_low",
+                                                    "ci_high", "interval", VALUES_COLUMN)))
 
 
 def _plan(run_dir: Path) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ _BOOLEAN = ("stochastic", "higher_is_better", "per_instance", "heavy_tailed")
 _FLOAT = ("value", "stderr", "ci_low", "ci_high", "seconds", "explanations_per_second", "peak_memory_mb",
           "metric_seconds", "explain_cpu_seconds", "metric_cpu_seconds")
 _JSON = ("quality", "method_params", "metric_params", "versions", "extras")
+_DICTIONARY = frozenset(_TEXT + _JSON) - {"key", "traceback"}
+"""Text columns read as dictionaries (few distinct values: codes, not one string per record)."""
 VALUES = "values"
 MORE = "more_fields"
 COLUMNS = _TEXT + _INTEGER + _BOOLEAN + _FLOAT + _JSON + (VALUES, MORE)
@@ -74,12 +76,49 @@ def _schema():
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-def write_parquet(records: Sequence[Mapping[str, Any]], path: str | Path) -> None:
-    """Write ``records`` (dicts in the record format) to ``path``, in their order."""
-    import pyarrow as pa  # noqa: PLC0415
+def write_parquet(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
+    """Write ``records`` (dicts in the record format) to ``path`` in their order, a row group of
+    :data:`ROW_GROUP` records at a time (streamed: memory does not grow with the count); returns
+    how many. The file appears whole or not at all."""
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    rows = list(records)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    schema = _schema()
+    written = 0
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd", compression_level=9,
+                              use_dictionary=list(_TEXT + _JSON),
+                              use_byte_stream_split=list(_FLOAT) + [f"{VALUES}.list.element"]) as writer:
+            for chunk in _chunks(records, ROW_GROUP):
+                writer.write_table(_arrow_table(chunk, schema))
+                written += len(chunk)
+            if not written:
+                writer.write_table(_arrow_table([], schema))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written
+
+
+ROW_GROUP = 1 << 15
+
+
+def _chunks(records: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    chunk: list[Mapping[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _arrow_table(rows: Sequence[Mapping[str, Any]], schema):
+    import pyarrow as pa  # noqa: PLC0415
+
     known = set(COLUMNS)
     columns: dict[str, list] = {name: [] for name in COLUMNS}
     for r in rows:
@@ -95,11 +134,7 @@ def write_parquet(records: Sequence[Mapping[str, Any]], path: str | Path) -> Non
         columns[VALUES].append(None if values is None else [None if v is None else float(v) for v in values])
         more = {k: v for k, v in r.items() if k not in known}
         columns[MORE].append(canonical_json(more) if more else None)
-    table = pa.table(columns, schema=_schema())
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    pq.write_table(table, tmp, compression="zstd", compression_level=9, use_dictionary=list(_TEXT + _JSON),
-                   use_byte_stream_split=list(_FLOAT) + [f"{VALUES}.list.element"], row_group_size=1 << 16)
-    tmp.replace(path)
+    return pa.table(columns, schema=schema)
 
 
 # -- reading -----------------------------------------------------------------------------------------------
@@ -119,25 +154,49 @@ def parquet_file(path: str | Path) -> Path:
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None):
     """The records of a results folder as a ``pyarrow.Table`` (only ``columns``, when given)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    wanted = list(columns) if columns is not None else list(COLUMNS)
+    chunks = list(iter_tables(path, wanted))
+    return pa.concat_tables(chunks) if chunks else _schema().empty_table().select(wanted)
+
+
+def iter_tables(path: str | Path, columns: Sequence[str]) -> Iterator[Any]:
+    """The records of a results folder as ``pyarrow.Table`` chunks of one row group each (memory
+    bounded by a row group, whatever the file's size), only ``columns``, checked for presence and type."""
+    import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     file = parquet_file(path)
     try:
-        schema = pq.read_schema(file)
+        reader = pq.ParquetFile(file, read_dictionary=[c for c in columns if c in _DICTIONARY])
+        schema = reader.schema_arrow
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise RecordsError(f"{file} is not a Parquet file of records ({exc}); restore it from git or write it "
                            "again with `xaibench leaderboard RUN_DIR --save DIR`") from None
-    wanted = list(columns) if columns is not None else list(COLUMNS)
-    missing = [c for c in wanted if c not in schema.names]
+    missing = [c for c in columns if c not in schema.names]
     if missing:
         raise RecordsError(f"{file} lacks the record columns {', '.join(missing)}: it was not written by "
                            "`xaibench leaderboard --save`; write it again from its run folder")
     expected = _schema()
-    wrong = [c for c in wanted if schema.field(c).type != expected.field(c).type]
+    wrong = [c for c in columns if _plain(schema.field(c).type) != expected.field(c).type]
     if wrong:
         raise RecordsError(f"{file}: columns {', '.join(wrong)} have the wrong type "
                            f"({', '.join(str(schema.field(c).type) for c in wrong)}); write it again")
-    return pq.read_table(file, columns=wanted)
+    with reader:
+        for index in range(reader.num_row_groups):
+            try:
+                yield reader.read_row_group(index, columns=list(columns), use_threads=False)
+            except (OSError, pa.ArrowException) as exc:
+                raise RecordsError(f"{file}: row group {index} cannot be read ({exc}); the file is damaged: restore "
+                                   "it from git or write it again with `xaibench leaderboard RUN_DIR --save DIR`") \
+                    from None
+
+
+def _plain(kind):
+    import pyarrow as pa  # noqa: PLC0415
+
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
 def read_parquet_records(path: str | Path) -> list[dict[str, Any]]:

@@ -117,7 +117,10 @@ def _add_leaderboard(sub) -> None:
     p.add_argument("--output", help="write to this file instead of stdout")
     p.add_argument("--save", metavar="RESULTS_DIR",
                    help="write the records of the run folders as a results folder (records.parquet, manifest.json) "
-                        "and render its leaderboard in every format beside it (RESULTS_DIR/../LEADERBOARD.*)")
+                        "and render its leaderboard files LEADERBOARD.md, .tex, .csv, .json (into RESULTS_DIR)")
+    p.add_argument("--render-into", metavar="FOLDER", help="--save: render the leaderboard files here instead")
+    p.add_argument("--formats", default=",".join(FORMATS),
+                   help=f"--save: comma-separated formats to render (default: {','.join(FORMATS)})")
     p.add_argument("--check", action="store_true",
                    help="check that the rendered files of the results folder are exactly what its records give "
                         "(exit status 1 if not); warn if the records' value code is not this installation's")
@@ -275,7 +278,8 @@ def _results(args: argparse.Namespace) -> int:
     if sum(map(bool, (args.check, args.render, args.save))) > 1:
         raise InvalidParameterError("give one of --save, --render and --check")
     if args.save:
-        folder = results.save(args.runs, args.save)
+        folder = results.save(args.runs, args.save, render_into=args.render_into,
+                              formats=[f.strip() for f in args.formats.split(",") if f.strip()])
         for path in results.rendered_paths(folder).values():
             print(f"xaibench: wrote {path}", file=sys.stderr)
         print(f"xaibench: results folder {folder} ({(folder / results.RECORDS_PARQUET).stat().st_size / 1e6:.1f} MB "

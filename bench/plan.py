@@ -109,6 +109,9 @@ def calibrate(records: Iterable[Mapping[str, Any]], about: Mapping[str, Any] | N
     per_instance: dict[tuple[str, str, str], bool] = {}
     seen_cells: set[tuple[str, str, int]] = set()
     for r in records:
+        if r.get("status") == "skipped" and r.get("error_type") == "NotApplicableError":
+            _not_applicable(r, explain, metrics, per_instance)  # costs nothing: checked and skipped
+            continue
         if r.get("status") != "ok" or r.get("explain_cpu_seconds") is None:
             continue
         task, method = r["task"], entry_id(r["method_name"], r.get("method_params") or {})
@@ -126,6 +129,18 @@ def calibrate(records: Iterable[Mapping[str, Any]], about: Mapping[str, Any] | N
     return Calibration({k: statistics.median(v) for k, v in explain.items()},
                        {k: (statistics.median(v), per_instance[k]) for k, v in metrics.items()},
                        {}, [dict(about)] if about else [])
+
+
+def _not_applicable(r: Mapping[str, Any], explain: dict, metrics: dict, per_instance: dict) -> None:
+    """A skipped record costs nothing; when the method itself did not apply (no explanation pass was
+    timed), neither does the cell's explanation."""
+    task, method = r["task"], entry_id(r["method_name"], r.get("method_params") or {})
+    if r.get("explain_cpu_seconds") is None and (task, method) not in explain:
+        explain[(task, method)].append(0.0)
+    if r.get("category") != "cost":
+        key = (task, method, entry_id(r["metric_name"], r.get("metric_params") or {}))
+        metrics[key].append(0.0)
+        per_instance[key] = bool(r.get("per_instance", True))
 
 
 def measure_tasks(tasks: Sequence[TaskRef], *, n_background: int, model_seed: int = 0) -> dict[str, dict[str, Any]]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -44,9 +45,10 @@ log = logging.getLogger(__name__)
 RECORDS_PARQUET = "records.parquet"
 MANIFEST = "manifest.json"
 TIMING = "timing.json"
-RENDERED = {"markdown": "../LEADERBOARD.md", "latex": "../LEADERBOARD.tex", "csv": "../LEADERBOARD.csv",
-            "json": "../LEADERBOARD.json"}
-"""Where ``--save`` renders the leaderboard, relative to the results folder (``results/LEADERBOARD.md``)."""
+EXTENSIONS = {"markdown": "md", "latex": "tex", "csv": "csv", "json": "json"}
+RENDERED_NAME = "LEADERBOARD"
+"""``--save`` renders ``LEADERBOARD.md`` (``.tex``, ``.csv``, ``.json``) into the results folder, or
+into the folder ``--render-into`` names (``results/`` for the standard suite)."""
 
 _TEXT = ("key", "status", "suite", "suite_version", "task", "dataset", "dataset_version", "model", "target",
          "weights_sha256", "method", "method_name", "family", "metric", "metric_name", "category", "interval",
@@ -169,8 +171,7 @@ def iter_tables(path: str | Path, columns: Sequence[str]) -> Iterator[Any]:
 
     file = parquet_file(path)
     try:
-        reader = pq.ParquetFile(file, read_dictionary=[c for c in columns if c in _DICTIONARY])
-        schema = reader.schema_arrow
+        schema = pq.read_schema(file)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise RecordsError(f"{file} is not a Parquet file of records ({exc}); restore it from git or write it "
                            "again with `xaibench leaderboard RUN_DIR --save DIR`") from None
@@ -183,6 +184,7 @@ def iter_tables(path: str | Path, columns: Sequence[str]) -> Iterator[Any]:
     if wrong:
         raise RecordsError(f"{file}: columns {', '.join(wrong)} have the wrong type "
                            f"({', '.join(str(schema.field(c).type) for c in wrong)}); write it again")
+    reader = pq.ParquetFile(file, read_dictionary=[c for c in columns if c in _DICTIONARY])
     with reader:
         for index in range(reader.num_row_groups):
             try:
@@ -228,15 +230,22 @@ def iter_records(source: str | Path) -> Iterator[dict[str, Any]]:
 
 
 # -- a results folder ----------------------------------------------------------------------------------------
-def save(runs: Sequence[str | Path], out: str | Path, rendered: Mapping[str, str] = RENDERED) -> Path:
+def save(runs: Sequence[str | Path], out: str | Path, *, render_into: str | Path | None = None,
+         formats: Sequence[str] = tuple(EXTENSIONS)) -> Path:
     """Write the results folder ``out`` from the run folders ``runs`` (latest record of each key)
-    and render the leaderboard files; returns ``out``."""
+    and render the leaderboard in ``formats`` into ``render_into`` (default: ``out``); returns ``out``."""
+    from .render import check_format  # noqa: PLC0415
+
     from .store import atomic_write, read_manifest, read_records  # noqa: PLC0415
 
     if not runs:
         raise ResultsError("--save needs at least one run folder to read")
+    for fmt in formats:
+        check_format(fmt)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    target = Path(render_into) if render_into is not None else out
+    rendered = {fmt: os.path.relpath(target / f"{RENDERED_NAME}.{EXTENSIONS[fmt]}", out) for fmt in formats}
     manifests = [read_manifest(run) for run in runs]
     latest: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -245,8 +254,8 @@ def save(runs: Sequence[str | Path], out: str | Path, rendered: Mapping[str, str
     records = list(latest.values())
     write_parquet(records, out / RECORDS_PARQUET)
     manifest = dict(manifests[0])
-    timing = [json.loads((Path(run) / TIMING).read_text(encoding="utf-8")) for run in runs
-              if (Path(run) / TIMING).is_file()]
+    timing = [entry for run in runs if (Path(run) / TIMING).is_file()
+              for entry in json.loads((Path(run) / TIMING).read_text(encoding="utf-8"))]
     manifest["results"] = {
         "records": RECORDS_PARQUET, "n_records": len(records), "sha256": _sha256(out / RECORDS_PARQUET),
         "runs": [str(run) for run in runs], "timing": timing or None, "rendered": dict(rendered),
@@ -302,15 +311,16 @@ def check(folder: str | Path) -> CheckReport:
     other than this installation's (:func:`xaibench.records.code_sha256`)."""
     report = CheckReport()
     folder = Path(folder)
+    sha = _sha256(parquet_file(folder))
     manifest = _manifest(folder)
     results = manifest.get("results") or {}
-    sha = _sha256(parquet_file(folder))
     if results.get("sha256") not in (None, sha):
         report.problems.append(f"{folder / RECORDS_PARQUET} does not match the SHA-256 its manifest records "
                                f"({sha[:12]} now, {str(results.get('sha256'))[:12]} recorded)")
     paths = rendered_paths(folder)
     if not paths:
-        report.problems.append(f"{folder / MANIFEST} names no rendered files (results.rendered)")
+        report.problems.append(f"{folder / MANIFEST} names no rendered files (results.rendered); render them with "
+                               f"`xaibench leaderboard RUN_DIR --save {folder}`")
     for fmt, text in render_all(folder).items():
         path = paths[fmt]
         report.checked.append(path)
@@ -324,17 +334,34 @@ def check(folder: str | Path) -> CheckReport:
 
 
 def code_warnings(folder: str | Path) -> list[str]:
-    """A warning when the records' code identity is not this installation's value code."""
+    """A warning when records were computed by other value code than this installation's: the hash
+    :func:`xaibench.records.code_sha256` gives now for the record's method and metric classes."""
+    from .errors import UnknownNameError  # noqa: PLC0415
     from .records import code_sha256  # noqa: PLC0415
+    from .registries import methods, metrics  # noqa: PLC0415
 
-    table = read_table(folder, ["code_sha256", "method_name"])
-    seen = {c for c in table.column("code_sha256").to_pylist() if c is not None}
-    current = code_sha256()
-    if seen and seen != {current}:
-        return [f"the records were computed by value code {', '.join(sorted(c[:12] for c in seen))}, this "
-                f"installation's is {current[:12]}: the values may differ from what this code computes, and a run "
-                "would compute them again (their keys differ); recompute the results to publish them with this code"]
-    return []
+    table = read_table(folder, ["code_sha256", "method_name", "metric_name"])
+    triples = {tuple(row.values()) for row in table.to_pylist()}
+    stale: set[str] = set()
+    missing: set[str] = set()
+    for recorded, method, metric in triples:
+        try:
+            current = code_sha256(methods.get(method), metrics.get(metric))
+        except UnknownNameError:
+            missing.add(f"{method} × {metric}")
+            continue
+        if recorded is not None and recorded != current:
+            stale.add(recorded)
+    out = []
+    if stale:
+        out.append(f"records were computed by value code {', '.join(sorted(c[:12] for c in stale))}, not this "
+                   f"installation's ({code_sha256()[:12]}): the values may differ from what this code computes, and "
+                   "a run would compute them again (their keys differ); recompute the results to publish them with "
+                   "this code")
+    if missing:
+        out.append(f"records of methods or metrics not installed here, whose code cannot be compared: "
+                   f"{', '.join(sorted(missing)[:5])}{' ...' if len(missing) > 5 else ''}")
+    return out
 
 
 def _manifest(folder: str | Path) -> dict[str, Any]:

@@ -1,12 +1,12 @@
-"""``xaibench`` command line: ``list``, ``plan``, ``run``, ``leaderboard``.
+"""``xaibench`` command line: ``list``, ``plan``, ``run``, ``leaderboard``, ``throughput``.
 
 Importing this module and ``xaibench --help`` import neither torch nor the plugins; each
 command imports what it needs. Each command is one function that adds its parser
 (``_add_<command>``) and one that runs it (``_<command>``), listed in :data:`COMMANDS`.
 
 Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at
-least one error), or a ``leaderboard --check`` that found a rendered file out of date; 2 a user error (unknown names, malformed suites or records, bad options, a run
-folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
+least one error), or a ``leaderboard --check`` that found a rendered file out of date; 2 a user
+error (unknown names, malformed suites or records, bad options, a run folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
 (SIGTERM), both with every record written so far kept and the command that resumes the run.
 """
 
@@ -126,6 +126,34 @@ def _add_leaderboard(sub) -> None:
                         "(exit status 1 if not); warn if the records' value code is not this installation's")
     p.add_argument("--render", action="store_true",
                    help="render the files the results folder's manifest names again from its records")
+
+
+def _add_throughput(sub) -> None:
+    p = sub.add_parser("throughput", help="explanations per second over batch sizes, against each method's floor",
+                       description="Sweep the batch size per (method, task) on one device: explanations per second, "
+                                   "peak memory, the best batch size and the ratio to the method's floor (its bare "
+                                   "forward/backward passes), medians over repeats. Methods and their parameters "
+                                   "come from --suite.",
+                       epilog="Example: xaibench throughput --methods integrated_gradients,smoothgrad,kernel_shap "
+                              "--tasks mnist_5k/cnn/logit,mnist_5k/vae/neg_elbo --device cuda "
+                              "--output results/speed/throughput-cuda.md")
+    p.add_argument("--suite", default="standard", help="suite the methods and tasks come from (default: standard)")
+    p.add_argument("--methods", help="comma-separated method labels or names (default: the suite's)")
+    p.add_argument("--tasks", help="comma-separated dataset[/model[/target]] patterns (default: the suite's)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--batch-sizes", help="comma-separated increasing instance counts per call "
+                                         "(default: 1,4,16,64 on cpu; 1,4,16,64,256,1024 on cuda)")
+    p.add_argument("--repeats", type=int, default=5, help="most timed rounds per batch size (default: 5)")
+    p.add_argument("--budget", type=float, default=10.0,
+                   help="stop timing a batch size after the round that reaches this many seconds (default: 10)")
+    p.add_argument("--max-call", type=float, default=60.0,
+                   help="do not run a batch size expected to take longer a call (default: 60)")
+    p.add_argument("--clock", default="wall", choices=("wall", "process"),
+                   help="wall seconds (default), or CPU seconds of the process: steadier on a shared CPU")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--note", default="", help="a line for the table's header (e.g. that the machine was shared)")
+    p.add_argument("--output", help="write the Markdown table to this file (default: stdout only)")
+    p.add_argument("--json", help="also write the measurements as JSON to this file")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -324,6 +352,30 @@ def _check_records_source(source: str) -> None:
         raise ResultsError(f"{source} holds no records; give a run folder made by `xaibench run` or its records.jsonl")
 
 
+def _throughput(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from .errors import InvalidParameterError  # noqa: PLC0415
+    from .store import atomic_write  # noqa: PLC0415
+    from .throughput import run_throughput  # noqa: PLC0415
+
+    try:
+        sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()] if args.batch_sizes else None
+    except ValueError:
+        raise InvalidParameterError(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers, "
+                                    "e.g. --batch-sizes 1,4,16,64") from None
+    sweep = run_throughput(suite=args.suite, methods=args.methods, tasks=args.tasks, device=args.device,
+                           batch_sizes=sizes, repeats=args.repeats, budget_s=args.budget, max_call_s=args.max_call,
+                           clock=args.clock, threads=args.threads, note=args.note)
+    text = sweep.markdown()
+    print(text)
+    if args.output:
+        atomic_write(args.output, text)
+    if args.json:
+        atomic_write(args.json, json.dumps(sweep.to_json(), indent=1) + "\n")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     kinds = [args.kind] if args.kind else list(KINDS)
     for i, kind in enumerate(kinds):
@@ -369,6 +421,7 @@ COMMANDS: dict[str, tuple[Callable, Callable[[argparse.Namespace], int]]] = {
     "plan": (_add_plan, _plan),
     "run": (_add_run, _run),
     "leaderboard": (_add_leaderboard, _leaderboard),
+    "throughput": (_add_throughput, _throughput),
 }
 """Command name → (function adding its parser, function running it)."""
 

@@ -201,7 +201,7 @@ def estimate(plan: Plan, calibration: Calibration) -> Estimate:
     for task in plan.tasks:
         info = calibration.tasks.get(task.name, {})
         available = info.get("n_available")
-        n = _explained(plan.n_instances, available)
+        n = _explained(plan.n_instances_of(task), available)
         cost = TaskCost(task.name, 0, 0, n, 0.0, 0.0, float(info.get("load_seconds", 0.0)))
         for method in plan.methods:
             seeds = plan.seeds_of(method)
@@ -338,6 +338,8 @@ def calibration_plan(plan: Plan, n_instances: int = DEFAULT_CALIBRATION_INSTANCE
 
     n = n_instances if plan.n_instances is None else min(n_instances, plan.n_instances)
     return replace(plan, n_instances=n,
+                   tasks=tuple(replace(t, n_instances=t.n_instances if (t.n_instances or n) < n else None)
+                               for t in plan.tasks),
                    methods=tuple(replace(m, seeds=plan.seeds_of(m)[:1]) for m in plan.methods),
                    metrics=tuple(replace(m, n_instances=_capped(m.n_instances, n)) for m in plan.metrics))
 

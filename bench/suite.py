@@ -35,6 +35,7 @@ Schema (top-level keys must come before the first ``[[tasks]]`` table, as TOML r
     dataset = ["breast_cancer", "digits"]    # a string or a list of strings (also datasets/models/targets)
     model = "mlp"
     target = "logit"
+    n_instances = 32         # optional: explain these tasks' first 32 instances (default: the suite's)
 
 Budgets (issue 12). A cell explains ``n_instances`` instances once, per (task, method, seed), and
 feeds every metric; a metric with ``n_instances = k`` scores the first ``k`` of them (a task with
@@ -106,19 +107,24 @@ class EntryRef:
 
 @dataclass(frozen=True)
 class TaskGroup:
-    """One ``[[tasks]]`` table: the cross-product datasets × models × targets."""
+    """One ``[[tasks]]`` table: the cross-product datasets × models × targets, and its instance count."""
 
     datasets: tuple[str, ...]
     models: tuple[str, ...]
     targets: tuple[str, ...]
     where: str = ""
+    n_instances: int | None = None
 
 
 @dataclass(frozen=True)
 class TaskRef:
+    """A task; ``n_instances`` is its own instance count where its ``[[tasks]]`` table sets one
+    (``None``: the plan's). Two refs to one task are equal whatever their counts."""
+
     dataset: str
     model: str
     target: str
+    n_instances: int | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -216,7 +222,7 @@ def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suit
         model_seed=checked.model_seed,
         cell_timeout=checked.cell_timeout,
         tasks=tuple(TaskGroup(tuple(t.names("dataset")), tuple(t.names("model")), tuple(t.names("target")),
-                              f"tasks[{i}]") for i, t in enumerate(checked.tasks)),
+                              f"tasks[{i}]", t.n_instances) for i, t in enumerate(checked.tasks)),
         methods=tuple(_entry_ref(e, f"methods[{i}]") for i, e in enumerate(checked.methods)),
         metrics=tuple(_entry_ref(e, f"metrics[{i}]") for i, e in enumerate(checked.metrics)),
         source=source,
@@ -275,6 +281,10 @@ class Plan:
     def seeds_of(self, method: MethodEntry) -> tuple[int, ...]:
         return method.seeds or self.seeds
 
+    def n_instances_of(self, task: TaskRef) -> int | None:
+        """Instances ``task`` explains as asked (its own count, else the plan's; ``None``: all)."""
+        return task.n_instances if task.n_instances is not None else self.n_instances
+
     def cell_specs(self) -> Iterator[tuple[TaskRef, MethodEntry, tuple[MetricEntry, ...], int]]:
         """``(task, method, metrics, seed)`` of every cell, task by task, then method, then seed;
         ``metrics`` are those scored at that seed (their ``n_seeds``)."""
@@ -303,6 +313,8 @@ class Plan:
                          "n_instances": m.n_instances, "n_seeds": m.n_seeds} for m in self.metrics],
             "seeds": list(self.seeds), "n_instances": self.n_instances, "n_background": self.n_background,
             "model_seed": self.model_seed, "cell_timeout": self.cell_timeout,
+            **({"task_n_instances": {t.name: t.n_instances for t in self.tasks if t.n_instances is not None}}
+               if any(t.n_instances is not None for t in self.tasks) else {}),
         }
 
 
@@ -342,9 +354,12 @@ def resolve(
     metric_entries = [MetricEntry(_label(r, m), m, _capped(r.n_instances, n_explained), r.n_seeds)
                       for r, m in metric_objs]
     metric_entries += _cost_entries([m for _, m in metric_objs])
+    selected = _select_tasks(_expand_tasks(suite), tasks, suite)
+    if settings.n_instances is not None:  # the command line's count replaces every task's own
+        selected = tuple(replace(t, n_instances=None) for t in selected)
     return Plan(
         suite=suite,
-        tasks=_select_tasks(_expand_tasks(suite), tasks, suite),
+        tasks=selected,
         methods=tuple(method_entries),
         metrics=tuple(_unique_labels(metric_entries, suite, "metric")),
         seeds=plan_seeds,
@@ -385,7 +400,9 @@ def replay(suite: Suite, recorded: Mapping[str, Any], *, source: str, methods: S
     explained = n_instances if n_instances is not None else started.n_instances
     return replace(
         fresh,
-        tasks=fresh.tasks if tasks else tuple(TaskRef(*name.split("/")) for name in started.tasks),
+        tasks=fresh.tasks if tasks else tuple(
+            TaskRef(*name.split("/"), None if n_instances is not None else started.task_n_instances.get(name))
+            for name in started.tasks),
         methods=fresh.methods if methods else tuple(
             MethodEntry(e.label, instantiate(method_registry.get(e.name), e.params),
                         fresh.seeds if seeds is not None else tuple(e.seeds or plan_seeds))
@@ -463,8 +480,8 @@ def _expand_tasks(suite: Suite) -> list[TaskRef]:
                 known = sorted({n for spec in specs.values() for n in spec.targets})
                 raise SuiteError(f"{suite.source}: key '{group.where}.target': "
                                  f"{UnknownNameError('target', t, difflib.get_close_matches(t, known, n=2), known)}")
-        found = [TaskRef(d, m, t) for d in group.datasets for m in group.models for t in group.targets
-                 if kinds[d] in specs[m].kinds and t in specs[m].targets]
+        found = [TaskRef(d, m, t, group.n_instances) for d in group.datasets for m in group.models
+                 for t in group.targets if kinds[d] in specs[m].kinds and t in specs[m].targets]
         for d, m in ((d, m) for d in group.datasets for m in group.models if kinds[d] not in specs[m].kinds):
             log.info("%s: %s: model %s does not apply to %s dataset %s; left out",
                      suite.source, group.where, m, kinds[d], d)

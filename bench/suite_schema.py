@@ -114,6 +114,7 @@ class TaskTable(_Strict):
     models: Names | None = None
     target: Names | None = None
     targets: Names | None = None
+    n_instances: Count | None = None
 
     @model_validator(mode="after")
     def _each_once(self) -> "TaskTable":
@@ -249,6 +250,8 @@ def _expected(loc: tuple) -> str:
         return "an integer in [0, 2**63 - 1]"
     if head in ("methods", "metrics") and len(loc) >= 2:
         return EXPECTED[f"entry.{loc[2]}"] if len(loc) >= 3 and f"entry.{loc[2]}" in EXPECTED else EXPECTED["entry"]
+    if head == "tasks" and len(loc) >= 3 and loc[2] == "n_instances":
+        return EXPECTED["n_instances"]
     if head == "tasks" and len(loc) >= 3:
         return EXPECTED["task"]
     if head == "seeds" and len(loc) >= 2:
@@ -303,6 +306,7 @@ class RecordedPlan(BaseModel):
     seeds: Annotated[list[Seed], Len(1)]
     n_instances: Count | None = None
     cell_timeout: Seconds | None = None
+    task_n_instances: dict[str, Count] = {}
 
 
 def check_recorded_plan(data: Any, *, source: str) -> RecordedPlan:

@@ -255,8 +255,8 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
         "dataset": ref.dataset, "dataset_version": meta.get("dataset_version"), "model": ref.model,
         "model_seed": ctx.model_seed, "target": ref.target,
         "quality": dict(task.quality) if task is not None else None, "weights_sha256": meta.get("weights_sha256"),
-        "n_instances": len(task.inputs) if task is not None else ctx.n_instances,
-        "n_instances_requested": ctx.n_instances, "n_background": ctx.n_background,
+        "n_instances": len(task.inputs) if task is not None else requested_instances(ref, ctx),
+        "n_instances_requested": requested_instances(ref, ctx), "n_background": ctx.n_background,
         "method": cell.method.label, "method_name": method.name, "family": method.family,
         "stochastic": method.stochastic, "method_params": method.params, "seed": cell.seed,
         "device": ctx.device, "device_type": torch.device(ctx.device).type,
@@ -302,15 +302,21 @@ _TASKS: OrderedDict[tuple, Task | Exception] = OrderedDict()
 _TASK_CACHE_SIZE = 2
 
 
+def requested_instances(ref: TaskRef, ctx: RunContext) -> int | None:
+    """The instances a task is asked to explain: its own count (a ``[[tasks]]`` table's), else the run's."""
+    return ref.n_instances if ref.n_instances is not None else ctx.n_instances
+
+
 def load_cached_task(ref: TaskRef, ctx: RunContext) -> Task:
     """``load_task`` memoised on everything it depends on (a failure is remembered too)."""
     from ..tasks import load_task  # noqa: PLC0415
 
-    key = (ref, ctx.model_seed, ctx.device, ctx.n_instances, ctx.n_background, ctx.retrain)
+    n_instances = requested_instances(ref, ctx)
+    key = (ref, ctx.model_seed, ctx.device, n_instances, ctx.n_background, ctx.retrain)
     if key not in _TASKS:
         try:
             _TASKS[key] = load_task(ref.dataset, ref.model, ref.target, seed=ctx.model_seed, device=ctx.device,
-                                    n_instances=ctx.n_instances, n_background=ctx.n_background, retrain=ctx.retrain)
+                                    n_instances=n_instances, n_background=ctx.n_background, retrain=ctx.retrain)
         except PLUGIN_ERRORS as exc:  # noqa: BLE001 - remembered, re-raised for every cell of the task
             _TASKS[key] = exc
         while len(_TASKS) > _TASK_CACHE_SIZE:

@@ -161,3 +161,18 @@ def test_the_standard_suite_is_within_its_budgets():
     plan = resolve(load_suite("standard"))
     assert plan.n_instances is not None
     assert all(m.n_instances is None or m.n_instances < plan.n_instances for m in plan.metrics)
+
+
+def test_a_tasks_table_sets_its_own_instance_count(tmp_path):
+    text = BUDGETED + 'n_instances = 4\n'  # in the [[tasks]] table: these tasks explain 4 instances
+    plan = resolve(parse(text))
+    (task,) = plan.tasks
+    assert task.n_instances == 4 and plan.n_instances_of(task) == 4 and plan.n_instances == 6
+    assert plan.describe()["task_n_instances"] == {task.name: 4}
+    assert resolve(parse(text), n_instances=2).tasks[0].n_instances is None  # --n-instances replaces it
+    run(tmp_path, text, out="own")
+    records = list(read_records(tmp_path / "own"))
+    assert {(r["n_instances"], r["n_instances_requested"]) for r in records} == {(4, 4)}
+    assert {r["n_instances_scored"] for r in records if r["metric"] == "gt@3"} == {3}
+    resumed = make_plan(None, out=tmp_path / "own", resume=True)
+    assert resumed.tasks[0].n_instances == 4 and resumed.describe() == plan.describe()

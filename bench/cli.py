@@ -6,8 +6,9 @@ command imports what it needs. Each command is one function that adds its parser
 
 Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at
 least one error), or a ``leaderboard --check`` that found a rendered file out of date; 2 a user
-error (unknown names, malformed suites or records, bad options, a run folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
-(SIGTERM), both with every record written so far kept and the command that resumes the run.
+error (unknown names, malformed suites or records, bad options, a run folder in use), with one
+message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), both with every
+record written so far kept and the command that resumes the run.
 """
 
 from __future__ import annotations

@@ -388,5 +388,6 @@ def calibration_from(sources: Sequence[str | Path], plan: Plan | None = None) ->
 
 def _cpu(record: Mapping[str, Any]) -> float:
     """A record's metric CPU seconds, plus its cell's explanation once (on the cell's first cost record)."""
-    explain = record.get("explain_cpu_seconds") or 0.0 if record.get("metric_name") == "explanations_per_second" else 0.0
+    first = record.get("metric_name") == "explanations_per_second"
+    explain = (record.get("explain_cpu_seconds") or 0.0) if first else 0.0
     return (record.get("metric_cpu_seconds") or 0.0) + explain

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import logging
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,7 +235,6 @@ def save(runs: Sequence[str | Path], out: str | Path, *, render_into: str | Path
     """Write the results folder ``out`` from the run folders ``runs`` (latest record of each key)
     and render the leaderboard in ``formats`` into ``render_into`` (default: ``out``); returns ``out``."""
     from .render import check_format  # noqa: PLC0415
-
     from .store import atomic_write, read_manifest, read_records  # noqa: PLC0415
 
     if not runs:

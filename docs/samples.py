@@ -79,11 +79,13 @@ def standard() -> str:
     lines = [f"Standard suite version {_suite_version(STANDARD)}: {results['n_records']:,} records "
              f"({size:.1f} MB of Parquet) on {manifest.get('device_name') or manifest.get('device')}."]
     for timing in results.get("timing") or []:
-        lines.append(f"Measured: {timing['wall_seconds'] / 3600:.2f} h of wall time ({timing['cpu_seconds'] / 3600:.2f} h "
-                     f"of CPU) with `{timing['command']}`; load average {timing['load_average']} while it ran.")
+        lines.append(f"Measured: {timing['wall_seconds'] / 3600:.2f} h of wall time "
+                     f"({timing['cpu_seconds'] / 3600:.2f} h of CPU) with `{timing['command']}`; load average "
+                     f"{timing['load_average']} while it ran.")
     provenance = next(line for line in text.splitlines() if line.startswith("Provenance:"))
     status = [line for line in text.splitlines() if line.startswith(("Complete:", "PARTIAL RUN:"))]
-    return "\n".join(lines + [provenance] + status) + "\n\n" + _demote(_section(text, "## Summary: mean rank per category"), 2)
+    summary = _demote(_section(text, "## Summary: mean rank per category"), 2)
+    return "\n".join(lines + [provenance] + status) + "\n\n" + summary
 
 
 def _suite_version(folder: Path) -> str:

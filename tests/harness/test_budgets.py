@@ -11,8 +11,8 @@ import torch
 from xaibench.api import make_plan
 from xaibench.errors import SuiteError
 from xaibench.records import record_key
-from xaibench.registries import metrics as metric_registry
 from xaibench.recordset import read
+from xaibench.registries import metrics as metric_registry
 from xaibench.store import read_records
 from xaibench.suite import load_suite, parse_suite, resolve
 from xaibench.tables import build_board

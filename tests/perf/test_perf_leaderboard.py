@@ -7,8 +7,9 @@ folder's ``records.parquet`` (:mod:`xaibench.results`, columnar), and measures t
 resident memory of a fresh process doing the same (``xaibench leaderboard DIR``, interpreter and
 imports included). The bounds are asserted on the Parquet path, the one the published results
 take; the time bound on the fresh process's CPU seconds (user + system, imports included), which a
-machine shared with other jobs does not inflate as it inflates wall time (both are reported). The small always-on tests render a 2,000-record grid of the same shape both ways, so the
-generator and the benchmark's code paths stay working and agree.
+machine shared with other jobs does not inflate as it inflates wall time (both are reported). The
+small always-on tests render a 2,000-record grid of the same shape both ways, so the generator and
+the benchmark's code paths stay working and agree.
 """
 
 from __future__ import annotations

@@ -125,8 +125,8 @@ PRESENTATION = (
     "xaibench/tables.py", "xaibench/render.py", "xaibench/export.py", "xaibench/recordset.py", "xaibench/cells.py",
     "xaibench/across_tasks.py", "xaibench/ranking.py", "xaibench/paired.py", "xaibench/metric_checks.py",
     "xaibench/throughput.py", "xaibench/plan.py", "xaibench/results.py", "xaibench/backends/__init__.py",
-    "xaibench/backends/local.py", "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*", "xaibench/site/*",
-    "xaibench/submission/*", "xaibench/*/templates/*",
+    "xaibench/backends/local.py", "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*",
+    "xaibench/site/*", "xaibench/submission/*", "xaibench/*/templates/*",
 )
 """Package files (glob patterns over the names of :func:`_package_files`) that cannot change a
 record's value: orchestration, parsing, storage and presentation. Everything else is value code."""

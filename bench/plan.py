@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import canonical_json
-from .suite import MethodEntry, MetricEntry, Plan, TaskRef
+from .suite import MethodEntry, MetricEntry, Plan, TaskRef, task_budget
 
 CALIBRATION = Path(__file__).parent / "suites" / "calibration.json"
 BUDGET_SECONDS = 2 * 3600
@@ -222,7 +222,8 @@ def estimate(plan: Plan, calibration: Calibration) -> Estimate:
                         cost.unknown.append(f"{method.label} × {metric.label}")
                         continue
                     seconds, per = found
-                    cell += seconds * _scored(metric.n_instances, n) if per else seconds
+                    budget = task_budget(metric.n_instances, task.n_instances, plan.n_instances)
+                    cell += seconds * _scored(budget, n) if per else seconds
                 cost.cells += 1
                 cost.records += len(metrics)
                 cost.cpu_seconds += cell

@@ -35,7 +35,8 @@ Schema (top-level keys must come before the first ``[[tasks]]`` table, as TOML r
     dataset = ["breast_cancer", "digits"]    # a string or a list of strings (also datasets/models/targets)
     model = "mlp"
     target = "logit"
-    n_instances = 32         # optional: explain these tasks' first 32 instances (default: the suite's)
+    n_instances = 32         # optional: explain these tasks' first 32 instances (default: the suite's);
+                             #   fewer than the suite's scales every metric budget in proportion
 
 Budgets (issue 12). A cell explains ``n_instances`` instances once, per (task, method, seed), and
 feeds every metric; a metric with ``n_instances = k`` scores the first ``k`` of them (a task with
@@ -46,7 +47,9 @@ can run on fewer instances than cheap ones. Records say how many instances each 
 seeds do not change, or that a metric already averages over seeds itself, needs one). A method's
 ``seeds`` replaces the suite's: use several only where they carry information (stochastic
 methods). ``--seeds`` replaces every method's seeds; ``--n-instances`` replaces the explained
-count and caps every budget.
+count and caps every budget. A ``[[tasks]]`` table may set its own ``n_instances`` (tasks whose
+every evaluation is costly): fewer than the suite's scales each metric budget on those tasks in
+proportion (:func:`task_budget`), so they keep the suite's balance between metrics.
 
 In a cross-product, (dataset, model) pairs whose data kind the model does not support, and
 (model, target) pairs the model does not define, are dropped; a ``[[tasks]]`` entry that leaves
@@ -62,6 +65,7 @@ import difflib
 import fnmatch
 import hashlib
 import logging
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -368,6 +372,15 @@ def resolve(
         model_seed=suite.model_seed,
         cell_timeout=_first(settings.cell_timeout, suite.cell_timeout, DEFAULT_CELL_TIMEOUT),
     )
+
+
+def task_budget(budget: int | None, task_instances: int | None, plan_instances: int | None) -> int | None:
+    """A metric's budget on a task whose ``[[tasks]]`` table asks for ``task_instances`` instances,
+    fewer than the plan's ``plan_instances``: scaled in proportion and rounded up (a task explaining
+    a tenth of the instances scores a tenth of each budget). Otherwise the budget itself."""
+    if budget is None or task_instances is None or plan_instances is None or task_instances >= plan_instances:
+        return budget
+    return max(1, math.ceil(budget * task_instances / plan_instances))
 
 
 def _capped(budget: int | None, explained: int | None) -> int | None:

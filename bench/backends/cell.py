@@ -22,7 +22,8 @@ Plugins are checked, not trusted:
 what the plan asked for (more than a small test split has: the whole split is explained).
 
 Budgets: a metric entry with ``n_instances = k`` scores the first ``k`` explained instances (all of
-them when fewer were explained); ``n_instances_scored`` in its record says how many it scored
+them when fewer were explained; on a task whose ``[[tasks]]`` table asks for fewer instances than
+the run, ``k`` scaled in proportion: :func:`xaibench.suite.task_budget`); ``n_instances_scored`` in its record says how many it scored
 (for the cost metrics, which read the timed pass: every explained instance). Metrics with the same
 budget receive the same tensors (one view per budget), so the stability metrics among them still
 share their re-explained neighbourhood.
@@ -56,7 +57,7 @@ from ..metrics.cost import CostMetric, ExplainPass, timed_explain
 from ..metrics.stability import sharing_reexplanations
 from ..records import code_sha256, record_key
 from ..stats import record_fields
-from ..suite import MethodEntry, MetricEntry, TaskRef
+from ..suite import MethodEntry, MetricEntry, TaskRef, task_budget
 from ..task import Task
 
 TRACEBACK_FRAMES = 4
@@ -268,10 +269,12 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
 def _with_metric(base: dict[str, Any], entry: MetricEntry, cell: Cell) -> dict[str, Any]:
     metric = entry.metric
     explained = base["n_instances"]
-    budget = None if isinstance(metric, CostMetric) else entry.n_instances
+    budget = None if isinstance(metric, CostMetric) else \
+        task_budget(entry.n_instances, cell.task.n_instances, cell.context.n_instances)
     record = {**base, "metric": entry.label, "metric_name": metric.name, "category": metric.category,
               "higher_is_better": metric.higher_is_better, "per_instance": metric.per_instance,
-              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params, "metric_n_instances": budget,
+              "heavy_tailed": metric.heavy_tailed, "metric_params": metric.params,
+              "metric_n_instances": None if isinstance(metric, CostMetric) else entry.n_instances,
               "n_instances_scored": _scored_count(budget, explained),
               # method and metric files together: a plugin file holding both is hashed once, as for the cost metrics
               "code_sha256": code_sha256(type(cell.method.method), type(metric))}

@@ -173,6 +173,20 @@ def test_a_tasks_table_sets_its_own_instance_count(tmp_path):
     run(tmp_path, text, out="own")
     records = list(read_records(tmp_path / "own"))
     assert {(r["n_instances"], r["n_instances_requested"]) for r in records} == {(4, 4)}
-    assert {r["n_instances_scored"] for r in records if r["metric"] == "gt@3"} == {3}
+    assert {r["n_instances_scored"] for r in records if r["metric"] == "gt@3"} == {2}  # 3 · 4/6, rounded up
     resumed = make_plan(None, out=tmp_path / "own", resume=True)
     assert resumed.tasks[0].n_instances == 4 and resumed.describe() == plan.describe()
+
+
+def test_a_tasks_own_smaller_count_scales_the_budgets_in_proportion(tmp_path):
+    from xaibench.suite import task_budget
+
+    assert task_budget(32, 24, 200) == 4 and task_budget(64, 24, 200) == 8  # ceil(3.84), ceil(7.68)
+    assert task_budget(3, 1, 6) == 1 and task_budget(None, 1, 6) is None and task_budget(3, 6, 6) == 3
+    assert task_budget(5, None, 6) == 5 and task_budget(5, 2, None) == 5
+    text = BUDGETED + 'n_instances = 2\n'  # a third of the suite's 6: gt@3 scores ceil(3 / 3) = 1
+    run(tmp_path, text, out="scaled")
+    records = list(read_records(tmp_path / "scaled"))
+    scaled = [r for r in records if r["metric"] == "gt@3"]
+    assert {(r["metric_n_instances"], r["n_instances_scored"], len(r["values"])) for r in scaled} == {(3, 1, 1)}
+    assert {r["n_instances_scored"] for r in records if r["metric"] == "toy_gt_error"} == {2}

@@ -1,13 +1,14 @@
-"""``xaibench`` command line: ``list``, ``run``, ``leaderboard``, ``throughput``.
+"""``xaibench`` command line: ``list``, ``plan``, ``run``, ``leaderboard``, ``throughput``.
 
 Importing this module and ``xaibench --help`` import neither torch nor the plugins; each
 command imports what it needs. Each command is one function that adds its parser
 (``_add_<command>``) and one that runs it (``_<command>``), listed in :data:`COMMANDS`.
 
 Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at
-least one error); 2 a user error (unknown names, malformed suites or records, bad options, a run
-folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
-(SIGTERM), both with every record written so far kept and the command that resumes the run.
+least one error), or a ``leaderboard --check`` that found a rendered file out of date; 2 a user
+error (unknown names, malformed suites or records, bad options, a run folder in use), with one
+message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), both with every
+record written so far kept and the command that resumes the run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 KINDS = ("datasets", "models", "methods", "metrics", "suites")
 FORMATS = ("markdown", "latex", "csv", "json")
 EXIT_ALL_FAILED = 1
+EXIT_CHECK_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -77,13 +79,54 @@ def _add_run(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
 
 
+def _add_plan(sub) -> None:
+    p = sub.add_parser("plan", help="print a suite's cells and their measured cost estimate, before running it",
+                       description="Print, per task, the cells a suite runs and their estimated CPU time, from the "
+                                   "committed calibration table; then the total and the wall time on --workers "
+                                   "workers against the 2-hour budget. Nothing is loaded or run. With --calibrate, "
+                                   "measure the table instead (see xaibench/plan.py).")
+    p.add_argument("--suite", default="standard", help="built-in suite name or .toml path (default: standard)")
+    for option, text in (("--methods", "comma-separated method labels or names (default: the suite's)"),
+                         ("--metrics", "comma-separated metric labels or names (default: the suite's)"),
+                         ("--tasks", "comma-separated dataset[/model[/target]] patterns, * allowed"),
+                         ("--seeds", "comma-separated integer seeds (default: the suite's and its methods')")):
+        p.add_argument(option, help=text)
+    p.add_argument("--n-instances", type=int, help="explain the first N test rows (default: the suite's)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="one-thread workers the run will use, for the wall-time estimate (default: 2)")
+    p.add_argument("--calibration", metavar="FILE", help="calibration table (default: the one shipped with xaibench)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure the calibration table: run the suite's cells (each method's first seed, "
+                        "--n-instances instances, default 8) into --out, or read --from runs; then write --output")
+    p.add_argument("--out", help="--calibrate: the run folder of the calibration run (resumed when it exists)")
+    p.add_argument("--from", dest="sources", nargs="+", metavar="RUN_DIR",
+                   help="--calibrate: read these run or results folders instead of running")
+    p.add_argument("--output", metavar="FILE", help="--calibrate: where to write the table (default: the shipped "
+                                                    "one); entries measured anew replace its entries")
+    p.add_argument("--quiet", action="store_true", help="--calibrate: no progress bar")
+
+
 def _add_leaderboard(sub) -> None:
-    p = sub.add_parser("leaderboard", help="render the leaderboard of one or more run folders",
-                       description="Render the leaderboard of run folders (or their records.jsonl files); "
-                                   "a cell recorded more than once counts once: the last record read.")
-    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) made by `xaibench run`")
+    p = sub.add_parser("leaderboard", help="render the leaderboard of run or results folders",
+                       description="Render the leaderboard of run folders (or their records.jsonl files) and "
+                                   "results folders (records.parquet); a cell recorded more than once counts "
+                                   "once: the last record read. --save writes a results folder from run folders; "
+                                   "--check proves a results folder's rendered files are what its records give.")
+    p.add_argument("runs", nargs="+", metavar="DIR",
+                   help="run folder(s) made by `xaibench run`, or results folders made by --save")
     p.add_argument("--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
     p.add_argument("--output", help="write to this file instead of stdout")
+    p.add_argument("--save", metavar="RESULTS_DIR",
+                   help="write the records of the run folders as a results folder (records.parquet, manifest.json) "
+                        "and render its leaderboard files LEADERBOARD.md, .tex, .csv, .json (into RESULTS_DIR)")
+    p.add_argument("--render-into", metavar="FOLDER", help="--save: render the leaderboard files here instead")
+    p.add_argument("--formats", default=",".join(FORMATS),
+                   help=f"--save: comma-separated formats to render (default: {','.join(FORMATS)})")
+    p.add_argument("--check", action="store_true",
+                   help="check that the rendered files of the results folder are exactly what its records give "
+                        "(exit status 1 if not); warn if the records' value code is not this installation's")
+    p.add_argument("--render", action="store_true",
+                   help="render the files the results folder's manifest names again from its records")
 
 
 def _add_throughput(sub) -> None:
@@ -207,12 +250,47 @@ def _seeds(text: str | None) -> list[int] | None:
                                     "e.g. --seeds 0,1,2") from None
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from . import plan as planning  # noqa: PLC0415
+    from .api import make_plan  # noqa: PLC0415
+    from .errors import InvalidParameterError  # noqa: PLC0415
+
+    plan = make_plan(args.suite, out=None, methods=args.methods, metrics=args.metrics, tasks=args.tasks,
+                     seeds=_seeds(args.seeds), n_instances=args.n_instances)
+    if args.workers < 1:
+        raise InvalidParameterError(f"--workers {args.workers}: expected a number of workers >= 1")
+    if args.calibrate:
+        table_path = args.output or planning.CALIBRATION
+        if args.sources:
+            for source in args.sources:
+                _check_records_source(source)
+            measured = planning.calibration_from(args.sources, plan)
+        elif args.out:
+            measured = planning.run_calibration(plan, args.out, n_instances=args.n_instances or
+                                                planning.DEFAULT_CALIBRATION_INSTANCES, progress=not args.quiet)
+        else:
+            raise InvalidParameterError("--calibrate needs --out DIR (a calibration run) or --from RUN_DIR...")
+        from .store import atomic_write  # noqa: PLC0415
+
+        table = planning.Calibration.load(table_path).merge(measured)
+        atomic_write(table_path, table.to_json())
+        print(f"xaibench: calibration of {len(measured.explain)} (task, method) and {len(measured.metrics)} "
+              f"(task, method, metric) costs written to {table_path}", file=sys.stderr)
+        args.calibration = table_path
+    calibration = planning.Calibration.load(args.calibration or planning.CALIBRATION)
+    estimate = planning.estimate(plan, calibration)
+    print(planning.render(plan, estimate, workers=args.workers, calibration=calibration))
+    return 0
+
+
 def _leaderboard(args: argparse.Namespace) -> int:
     from .store import atomic_write  # noqa: PLC0415
     from .tables import leaderboard  # noqa: PLC0415
 
     for source in args.runs:
         _check_records_source(source)
+    if args.check or args.render or args.save:
+        return _results(args)
     text = leaderboard(args.runs, args.format)
     if args.output:
         atomic_write(args.output, text if text.endswith("\n") else text + "\n")
@@ -221,12 +299,51 @@ def _leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results(args: argparse.Namespace) -> int:
+    """``leaderboard --save`` / ``--render`` / ``--check`` (:mod:`xaibench.results`)."""
+    from . import results  # noqa: PLC0415
+    from .errors import InvalidParameterError  # noqa: PLC0415
+
+    if sum(map(bool, (args.check, args.render, args.save))) > 1:
+        raise InvalidParameterError("give one of --save, --render and --check")
+    if args.save:
+        folder = results.save(args.runs, args.save, render_into=args.render_into,
+                              formats=[f.strip() for f in args.formats.split(",") if f.strip()])
+        for path in results.rendered_paths(folder).values():
+            print(f"xaibench: wrote {path}", file=sys.stderr)
+        print(f"xaibench: results folder {folder} ({(folder / results.RECORDS_PARQUET).stat().st_size / 1e6:.1f} MB "
+              "of records)", file=sys.stderr)
+        return 0
+    if len(args.runs) != 1 or not results.is_results_folder(args.runs[0]):
+        raise InvalidParameterError(f"--check and --render take one results folder (made by --save), not "
+                                    f"{' '.join(args.runs)}")
+    if args.render:
+        for path in results.render_files(args.runs[0]).values():
+            print(f"xaibench: wrote {path}", file=sys.stderr)
+        return 0
+    report = results.check(args.runs[0])
+    for warning in report.warnings:
+        print(f"xaibench: warning: {warning}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"xaibench: {problem}", file=sys.stderr)
+    if not report.ok:
+        return EXIT_CHECK_FAILED
+    print(f"xaibench: {len(report.checked)} rendered files match the records of {args.runs[0]}: "
+          f"{', '.join(str(p) for p in report.checked)}", file=sys.stderr)
+    return 0
+
+
 def _check_records_source(source: str) -> None:
-    """A run folder or a records file (its first record is read now, so that another kind of file
-    is refused with a clear message, not rendered as an empty leaderboard)."""
+    """A run folder, a records file or a results folder (its first record is read now, so that
+    another kind of file is refused with a clear message, not rendered as an empty leaderboard)."""
     from .errors import RecordsError, ResultsError  # noqa: PLC0415
+    from .results import is_results_folder, read_table  # noqa: PLC0415
     from .store import read_records, records_file  # noqa: PLC0415
 
+    if is_results_folder(source):
+        if read_table(source, ["key"]).num_rows == 0:
+            raise ResultsError(f"{source} holds no records")
+        return
     path = records_file(source)
     try:
         first = next(iter(read_records(path, fields=("key",))), None)
@@ -302,6 +419,7 @@ def _row(kind: str, name: str, entry) -> tuple[str, ...]:
 
 COMMANDS: dict[str, tuple[Callable, Callable[[argparse.Namespace], int]]] = {
     "list": (_add_list, _list),
+    "plan": (_add_plan, _plan),
     "run": (_add_run, _run),
     "leaderboard": (_add_leaderboard, _leaderboard),
     "throughput": (_add_throughput, _throughput),

@@ -6,22 +6,28 @@ A record is a JSON object with these fields (``None`` where not applicable):
   ``error_type``, ``error`` (message, or the reason a cell was skipped), ``traceback`` (short);
 * task: ``dataset``, ``dataset_version``, ``model``, ``model_seed``, ``target``, ``task``
   (``dataset/model/target``), ``quality`` (dict of the model's measured quality),
-  ``weights_sha256``, ``n_instances`` (requested; ``None`` = all), ``n_background``;
+  ``weights_sha256``, ``n_instances`` (explained), ``n_instances_requested`` (``None`` = all),
+  ``n_background``;
 * method: ``method`` (row label), ``method_name``, ``family``, ``stochastic``, ``method_params``;
 * metric: ``metric`` (column label), ``metric_name``, ``category``, ``higher_is_better``,
-  ``per_instance``, ``heavy_tailed``, ``metric_params``;
+  ``per_instance``, ``heavy_tailed``, ``metric_params``, ``metric_n_instances`` (the suite's
+  budget for it; ``None`` = every explained instance), ``n_instances_scored`` (how many it scored);
 * value: ``seed``, ``n`` (finite values), ``value`` (the mean of the finite values, or their
   median for a heavy-tailed metric), ``stderr``, ``ci_low``/``ci_high`` (95 % interval) and
   ``interval`` (which statistic and interval: :data:`xaibench.stats.INTERVALS`), ``values``
   (per-instance values, ``None`` where not finite, positions kept), ``extras`` (dict);
 * cost: ``seconds`` (the timed explanation pass), ``explanations_per_second``,
-  ``peak_memory_mb``, ``metric_seconds``, ``device``, ``device_name``;
+  ``peak_memory_mb``, ``metric_seconds``, ``device``, ``device_name``; and, for planning a suite's
+  cost on a shared machine, the CPU seconds of this process: ``explain_cpu_seconds`` (the
+  explanation pass, its one-instance warm-up included) and ``metric_cpu_seconds``;
 * provenance: ``versions`` (xaibench, torch, python, numpy, git commit), ``code_sha256``
   (:func:`code_sha256`).
 
 The key is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
 :data:`KEY_FIELDS` — everything that determines the value and nothing that does not (the suite's
-name, labels and timings are left out, so the same cell in two suites shares its key).
+name, labels and timings are left out, so the same cell in two suites shares its key) — plus
+``n_instances_scored`` when a budget made a metric score fewer instances than were explained
+(left out otherwise, so records without budgets keep their keys).
 
 The code's identity in the key is :func:`code_sha256`, a hash of the source files, rather than
 the git commit: a commit also changes with edits that cannot change a value (documentation,
@@ -64,7 +70,8 @@ KEY_FIELDS = (
     "seed", "n_instances", "n_background", "device_type", "xaibench_version", "code_sha256",
 )
 
-TIMING_FIELDS = ("seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds")
+TIMING_FIELDS = ("seconds", "explanations_per_second", "peak_memory_mb", "metric_seconds", "explain_cpu_seconds",
+                 "metric_cpu_seconds")
 """Fields that vary between two runs of the same cell (left out when comparing runs)."""
 
 
@@ -98,7 +105,11 @@ def record_key(identity: Mapping[str, Any]) -> str:
     missing = [k for k in KEY_FIELDS if k not in identity]
     if missing:
         raise KeyError(f"record key needs {missing}")
-    return hashlib.sha256(canonical_json({k: identity[k] for k in KEY_FIELDS}).encode()).hexdigest()
+    payload = {k: identity[k] for k in KEY_FIELDS}
+    scored = identity.get("n_instances_scored")
+    if scored is not None and scored != identity["n_instances"]:
+        payload["n_instances_scored"] = scored
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
 def dumps(record: Mapping[str, Any]) -> str:
@@ -113,9 +124,9 @@ PRESENTATION = (
     "xaibench/suite.py", "xaibench/suite_schema.py", "xaibench/store.py", "xaibench/runner.py",
     "xaibench/tables.py", "xaibench/render.py", "xaibench/export.py", "xaibench/recordset.py", "xaibench/cells.py",
     "xaibench/across_tasks.py", "xaibench/ranking.py", "xaibench/paired.py", "xaibench/metric_checks.py",
-    "xaibench/throughput.py", "xaibench/backends/__init__.py", "xaibench/backends/local.py",
-    "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*", "xaibench/site/*",
-    "xaibench/submission/*", "xaibench/*/templates/*",
+    "xaibench/throughput.py", "xaibench/plan.py", "xaibench/results.py", "xaibench/backends/__init__.py",
+    "xaibench/backends/local.py", "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*",
+    "xaibench/site/*", "xaibench/submission/*", "xaibench/*/templates/*",
 )
 """Package files (glob patterns over the names of :func:`_package_files`) that cannot change a
 record's value: orchestration, parsing, storage and presentation. Everything else is value code."""

@@ -81,6 +81,8 @@ class _Row(msgspec.Struct, gc=False):
     method_params: msgspec.Raw = _NULL
     metric_name: str | None = None
     metric_params: msgspec.Raw = _NULL
+    metric_n_instances: int | None = None
+    n_instances_scored: int | None = None
     error_type: str | None = None
     error: str | None = None
     traceback: str | None = None
@@ -97,16 +99,25 @@ class _Row(msgspec.Struct, gc=False):
     explanations_per_second: float | None = None
     peak_memory_mb: float | None = None
     metric_seconds: float | None = None
+    explain_cpu_seconds: float | None = None
+    metric_cpu_seconds: float | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Row)
 _LAX_DECODER = msgspec.json.Decoder(_Row, strict=False)  # records from a DataFrame: 16.0 where 16 was meant
 # everything that decides a record's (table, method, metric) codes, but the raw JSON fields
 # (unhashable: added as bytes)
-_IDENTITY = attrgetter("task", "suite", "suite_version", "n_instances", "n_background", "model_seed",
-                       "dataset_version", "weights_sha256", "device_type", "device", "code_sha256", "device_name",
-                       "method", "method_name", "metric", "metric_name", "category", "higher_is_better",
-                       "per_instance", "heavy_tailed")
+IDENTITY_FIELDS = ("task", "suite", "suite_version", "n_instances", "n_background", "model_seed", "dataset_version",
+                   "weights_sha256", "device_type", "device", "code_sha256", "device_name",
+                   "method", "method_name",
+                   "metric", "metric_name", "category", "higher_is_better", "per_instance", "heavy_tailed",
+                   "metric_n_instances")
+RAW_FIELDS = ("method_params", "metric_params", "quality", "versions")
+_IDENTITY = attrgetter(*IDENTITY_FIELDS)
+# positions in the identity tuple (IDENTITY_FIELDS, then the RAW_FIELDS as bytes)
+_TABLE, _METHOD, _METRIC = slice(0, 12), slice(12, 14), slice(14, 21)
+_RAW = len(IDENTITY_FIELDS)
+_METHOD_PARAMS, _METRIC_PARAMS, _QUALITY, _VERSIONS = _RAW, _RAW + 1, _RAW + 2, _RAW + 3
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ class MetricKey:
     higher_is_better: bool
     per_instance: bool
     heavy_tailed: bool
+    budget: int | None = None  # the suite's n_instances for this metric (None: every explained instance)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -280,18 +292,79 @@ class _Builder:
         errors = np.full(n, -1, np.int32)
         for i in np.flatnonzero(~ok).tolist():
             errors[i] = self._catalogue_id("error", f"{rows[i].error_type}: {rows[i].error}", out.errors)
+        self._append(id_array, np.fromiter((r.seed for r in rows), np.int64, n), status, errors, source, lengths,
+                     flat_values, np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64),
+                     self._codes_of("interval", [r.interval for r in rows], out.intervals))
+
+    def _append(self, ids: np.ndarray, seed: np.ndarray, status: np.ndarray, errors: np.ndarray, source: int,
+                lengths: np.ndarray, flat_values: np.ndarray, summary: np.ndarray, interval: np.ndarray) -> None:
+        """Add one chunk of records as arrays: ``ids`` (n, 3) table/method/metric codes; ``lengths``
+        the number of values each record keeps (0 unless ok), ``flat_values`` those values in order."""
         cols = self._columns
-        cols["table"].append(id_array[:, 0])
-        cols["method"].append(id_array[:, 1])
-        cols["metric"].append(id_array[:, 2])
-        cols["seed"].append(np.fromiter((r.seed for r in rows), np.int64, n))
+        cols["table"].append(ids[:, 0])
+        cols["method"].append(ids[:, 1])
+        cols["metric"].append(ids[:, 2])
+        cols["seed"].append(seed)
         cols["status"].append(status)
         cols["error"].append(errors)
-        cols["source"].append(np.full(n, source, np.int32))
+        cols["source"].append(np.full(len(seed), source, np.int32))
         cols["length"].append(lengths)
         cols["values"].append(flat_values)
-        cols["summary"].append(np.array([(r.value, r.ci_low, r.ci_high) for r in rows], dtype=np.float64))
-        cols["interval"].append(self._codes_of("interval", [r.interval for r in rows], out.intervals))
+        cols["summary"].append(summary)
+        cols["interval"].append(interval)
+
+    def add_arrow(self, table: Any, source: int, where: str) -> None:
+        """Add the records of a ``pyarrow.Table`` (a results folder's, :mod:`xaibench.results`),
+        column by column: each distinct identity is decoded once, as :meth:`add` does per row."""
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        n = table.num_rows
+        if not n:
+            return
+        out = self.out
+        ids = np.empty((n, 3), np.int32)
+        for column, (fields, code_of) in enumerate(((_TABLE_PART, self._table_code), (_METHOD_PART, self._method_code),
+                                                    (_METRIC_PART, self._metric_code))):
+            identity = _group_codes([_codes(table.column(name)) for name in fields])
+            groups, first, inverse = np.unique(identity, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")  # catalogue codes in reading order, as for JSON lines
+            found = np.empty(groups.size, np.int32)
+            for g, head in zip(order.tolist(), table.select(list(fields)).take(first[order]).to_pylist()):
+                row = _row_of(head, where)
+                found[g] = code_of(row, _IDENTITY(row) + tuple(bytes(getattr(row, name)) for name in RAW_FIELDS))
+            ids[:, column] = found[inverse.reshape(-1)]
+        seeds = table.column("seed")
+        if seeds.null_count:
+            raise RecordsError(f"{where}: {seeds.null_count} records have no seed; every record needs key, task, "
+                               "method, metric, seed and status")
+        status_codes, status_names = _codes(table.column("status"), dictionary=True)
+        unknown = set(status_names) - set(STATUS)
+        if unknown:
+            raise RecordsError(f"{where}: unknown record status {sorted(map(str, unknown))}; a status is one of "
+                               f"{', '.join(STATUS)}")
+        status = np.array([STATUS[name] for name in status_names], np.int8)[status_codes]
+        ok = status == OK
+        errors = np.full(n, -1, np.int32)
+        failed = np.flatnonzero(~ok)
+        if failed.size:
+            kinds = table.column("error_type").take(failed).to_pylist()
+            texts = table.column("error").take(failed).to_pylist()
+            for i, kind, text in zip(failed.tolist(), kinds, texts):
+                errors[i] = self._catalogue_id("error", f"{kind}: {text}", out.errors)
+        values = table.column(VALUES_COLUMN).combine_chunks()
+        offsets = values.offsets.to_numpy()
+        all_lengths = np.diff(offsets).astype(np.int64)
+        flat = pc.fill_null(values.values, float("nan")).to_numpy() if len(values.values) else np.empty(0)
+        flat = flat[offsets[0]:offsets[-1]]
+        lengths = np.where(ok, all_lengths, 0)
+        flat = flat[np.repeat(ok, all_lengths)] if not ok.all() else flat
+        summary = np.stack([pc.fill_null(table.column(c), float("nan")).to_numpy() for c in ("value", "ci_low",
+                                                                                             "ci_high")], axis=1)
+        interval_codes, interval_names = _codes(table.column("interval"), dictionary=True)
+        mapping = np.array([self._catalogue_id("interval", name, out.intervals) for name in interval_names] + [-1],
+                           np.int32)
+        self._append(ids, seeds.to_numpy().astype(np.int64), status, errors, source, lengths,
+                     np.ascontiguousarray(flat, dtype=np.float64), summary.astype(np.float64), mapping[interval_codes])
 
     def _codes_of(self, kind: str, texts: list[str | None], catalogue: list[str]) -> np.ndarray:
         """Catalogue codes of ``texts`` (−1 for ``None``): one comparison pass per distinct text."""
@@ -303,28 +376,36 @@ class _Builder:
 
     def _identify(self, row: _Row, key: tuple, where: str) -> tuple[int, int, int]:
         """(table, method, metric) codes of a record whose identity ``key`` was not seen before."""
-        for name, raw in zip(("method_params", "metric_params", "quality", "versions"), key[20:24]):
+        for name, raw in zip(RAW_FIELDS, key[_RAW:]):
             if raw[:1] not in (b"{", b"n"):
                 raise RecordsError(f"{where}: the record with key {row.key!r} has {name} = {raw[:40]!r}, not a JSON "
                                    "object: the file is damaged; restore it from a copy, or delete that line and "
                                    "resume the run to compute the record again")
-        parts = self._parts
-        table_part = key[:12] + (key[23] if row.code_sha256 is None else None,)
-        table = parts.get(table_part)
-        if table is None:
-            table = parts[table_part] = self._table_id(row)
-        method_part = ("method",) + key[12:14] + key[20:21]
-        method = parts.get(method_part)
-        if method is None:
-            method = parts[method_part] = self._catalogue_id("method", MethodKey(
+        return self._table_code(row, key), self._method_code(row, key), self._metric_code(row, key)
+
+    def _table_code(self, row: _Row, key: tuple) -> int:
+        part = key[_TABLE] + (key[_VERSIONS] if row.code_sha256 is None else None,)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._table_id(row)
+        return code
+
+    def _method_code(self, row: _Row, key: tuple) -> int:
+        part = ("method",) + key[_METHOD] + (key[_METHOD_PARAMS],)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._catalogue_id("method", MethodKey(
                 row.method, row.method_name, self._canonical(row.method_params)), self.out.methods)
-        metric_part = ("metric",) + key[14:20] + key[21:22]
-        metric = parts.get(metric_part)
-        if metric is None:
-            metric = parts[metric_part] = self._catalogue_id("metric", MetricKey(
+        return code
+
+    def _metric_code(self, row: _Row, key: tuple) -> int:
+        part = ("metric",) + key[_METRIC] + (key[_METRIC_PARAMS],)
+        code = self._parts.get(part)
+        if code is None:
+            code = self._parts[part] = self._catalogue_id("metric", MetricKey(
                 row.metric, row.metric_name, self._canonical(row.metric_params), row.category,
-                row.higher_is_better, row.per_instance, row.heavy_tailed), self.out.metrics)
-        return table, method, metric
+                row.higher_is_better, row.per_instance, row.heavy_tailed, row.metric_n_instances), self.out.metrics)
+        return code
 
     def _table_id(self, row: _Row) -> int:
         out = self.out
@@ -388,6 +469,60 @@ class _Builder:
         return out
 
 
+VALUES_COLUMN = "values"
+_TABLE_PART = IDENTITY_FIELDS[_TABLE] + ("quality", "versions", "xaibench_version")
+_METHOD_PART = IDENTITY_FIELDS[_METHOD] + ("method_params",)
+_METRIC_PART = IDENTITY_FIELDS[_METRIC] + ("metric_params",)
+_HEAD_COLUMNS = tuple(dict.fromkeys(_TABLE_PART + _METHOD_PART + _METRIC_PART))
+
+
+def _codes(column: Any, *, dictionary: bool = False) -> Any:
+    """Integer codes of a pyarrow column's values (−1 for null); with ``dictionary``, also the
+    distinct values the codes index."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    encoded = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(encoded, pa.ChunkedArray):  # no chunks at all
+        encoded = pa.concat_arrays(encoded.chunks) if encoded.num_chunks else pa.array([], column.type)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    return (codes, encoded.dictionary.to_pylist()) if dictionary else codes
+
+
+def _group_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row, equal exactly when every column's code is (mixed radix, compacted with
+    ``np.unique`` before it could overflow)."""
+    key = np.zeros(len(columns[0]), np.int64)
+    span = 1
+    for codes in columns:
+        width = int(codes.max()) + 2 if codes.size else 1  # codes from -1
+        if span * width >= 1 << 62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+            span = int(key.max()) + 1
+        key = key * width + (codes + 1)
+        span *= width
+    return key
+
+
+_ROW_DEFAULTS = {"key": "(not read)", "task": "", "method": "", "metric": "", "seed": 0, "status": "ok"}
+
+
+def _row_of(head: dict[str, Any], where: str) -> _Row:
+    """A :class:`_Row` from a results table's row (its JSON columns as raw JSON; the key, which the
+    leaderboard does not use, is not read)."""
+    fields = {**_ROW_DEFAULTS, **{k: v for k, v in head.items() if v is not None}}
+    for name in RAW_FIELDS:
+        fields[name] = msgspec.Raw(head[name].encode()) if head.get(name) is not None else _NULL
+    try:
+        return _Row(**fields)
+    except (TypeError, msgspec.ValidationError) as exc:
+        raise RecordsError(f"{where}: a record the leaderboard cannot read ({exc}); every record needs key, task, "
+                           "method, metric, seed and status") from None
+
+
 def _device_type(device: str | None) -> str | None:
     return None if device is None else device.split(":", 1)[0]
 
@@ -424,13 +559,28 @@ def _add_dicts(builder: _Builder, records: Iterable[Mapping[str, Any]], source: 
 
 
 def _add_path(builder: _Builder, path: Path) -> None:
+    from .results import RECORDS_PARQUET, is_results_folder, iter_tables  # noqa: PLC0415
     from .store import MANIFEST, records_file  # noqa: PLC0415
 
+    if is_results_folder(path) or path.suffix == ".parquet":
+        folder = path if path.is_dir() else path.parent
+        plan = _plan(folder) if (folder / MANIFEST).exists() else None
+        index = builder.add_source(Source(str(path), plan))
+        for table in iter_tables(path, _ARROW_COLUMNS):
+            builder.add_arrow(table, index, str(folder / RECORDS_PARQUET))
+        import pyarrow  # noqa: PLC0415
+
+        pyarrow.default_memory_pool().release_unused()  # the decoded chunks' memory goes back to the system
+        return
     records = records_file(path)  # the store's checks and messages for a path that is not a run
     plan = _plan(records.parent) if (records.parent / MANIFEST).exists() else None
     index = builder.add_source(Source(str(path), plan))
     for rows in _decoded_chunks(records):
         builder.add(rows, index, str(records))
+
+
+_ARROW_COLUMNS = tuple(dict.fromkeys(_HEAD_COLUMNS + ("seed", "status", "error_type", "error", "value", "ci_low",
+                                                    "ci_high", "interval", VALUES_COLUMN)))
 
 
 def _plan(run_dir: Path) -> dict[str, Any] | None:

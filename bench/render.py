@@ -148,7 +148,6 @@ class _Writer:
         if table.progress and table.progress[0] < table.progress[1]:
             title += f" — partial: {table.progress[0]}/{table.progress[1]} results"
         out = [self.heading(3, title)]
-        n_seeds = len(table.seeds)
         for category in table.categories + ([COST] if table.columns_of(COST) else []):
             columns = table.columns_of(category)
             ranked = category != COST
@@ -158,7 +157,8 @@ class _Writer:
                     for c in columns]
             for method in table.ordered(category):
                 row = [self.esc(method)]
-                row += [self.cell(table.cell(method, c.label), b, n_seeds) for c, b in zip(columns, best)]
+                row += [self.cell(table.cell(method, c.label), b, table.short_of_seeds(method, c.label))
+                        for c, b in zip(columns, best)]
                 if ranked:
                     row.append(_rank_text(table.category_rank[category].get(method)))
                 rows.append(row)
@@ -167,7 +167,7 @@ class _Writer:
             out += self.grid(headers, rows, caption, _label(table.label, category))
         return out
 
-    def cell(self, cell: CellResult, best_rank: float | None, n_seeds: int) -> str:
+    def cell(self, cell: CellResult, best_rank: float | None, short_of_seeds: bool) -> str:
         if not cell.has_value:
             return SHOWN.get(cell.status, "—") if cell.status != "ok" else "no finite value"
         s = cell.summary
@@ -180,7 +180,7 @@ class _Writer:
             text = self.bold(text)
         elif cell.top:
             text = self.group_mark(text)
-        if cell.n_seeds < n_seeds:
+        if short_of_seeds:
             text += self.esc(" †")
         return f"{text} ({_rank_text(cell.rank)})"
 
@@ -283,8 +283,8 @@ def _notes(board: Board) -> list[str]:
     devices = sorted({d for t in board.tables for d in t.devices})
     notes.append(f"Cost columns were measured on: {'; '.join(devices) or 'unknown'}. Compare cost only on the "
                  "same device.")
-    if any(c.status == "ok" and c.n_seeds < len(t.seeds) for t in board.tables for c in t.cells.values()):
-        notes.append("† fewer seeds than the other cells of its table (an interrupted run?).")
+    if any(t.short_of_seeds(m, c) for t in board.tables for (m, c) in t.cells):
+        notes.append("† fewer seeds than the other cells of its row and of its column (an interrupted run?).")
     dropped: dict[str, list[str]] = {}
     for table in board.tables:
         for label in table.dropped:

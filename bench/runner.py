@@ -74,7 +74,7 @@ def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool =
     described = manifest(plan, context, backend, isolation)
     with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
         done = store.done
-        cells = [Cell(t, m, plan.metrics, s, context) for t in plan.tasks for m in plan.methods for s in plan.seeds]
+        cells = [Cell(t, m, metrics, s, context) for t, m, metrics, s in plan.cell_specs()]
         written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
         from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 

@@ -111,6 +111,7 @@ class TaskTable:
     progress: tuple[int, int] | None = None  # results done, planned (when a manifest says)
     dense: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty((0, 0))), repr=False)
     # (methods × columns): the cell index in Cells (-1: no record) and the column rank (NaN: none)
+    _seed_counts: tuple[dict[str, int], dict[str, int]] | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -125,6 +126,24 @@ class TaskTable:
 
     def cell(self, method: str, column: str) -> CellResult:
         return self.cells.get((method, column), MISSING)
+
+    def short_of_seeds(self, method: str, column: str) -> bool:
+        """Whether an ok cell pools fewer seeds than the others of both its row and its column (an
+        interrupted run). Suites give methods their own seeds and metrics their own number of
+        seeds (:mod:`xaibench.suite`), so a row or a column alone may rightly have fewer."""
+        cell = self.cell(method, column)
+        if cell.status != "ok":
+            return False
+        if self._seed_counts is None:
+            rows: dict[str, int] = {}
+            columns: dict[str, int] = {}
+            for (m, c), other in self.cells.items():
+                if other.status == "ok":
+                    rows[m] = max(rows.get(m, 0), other.n_seeds)
+                    columns[c] = max(columns.get(c, 0), other.n_seeds)
+            self._seed_counts = (rows, columns)
+        rows, columns = self._seed_counts
+        return cell.n_seeds < min(rows[method], columns[column])
 
     def ordered(self, category: str) -> list[str]:
         """Methods by their rank in ``category`` (rows without one last), then table order."""
@@ -203,7 +222,7 @@ def _labels(keys: Sequence[MethodKey | MetricKey]) -> list[str]:
     for label, indices in by_label.items():
         if len(indices) < 2:
             continue
-        params = [keys[i].params_dict for i in indices]
+        params = [_identity_params(keys[i]) for i in indices]
         names = {keys[i].name for i in indices}
         differing = sorted({k for p in params for k in p if len({json.dumps(q.get(k)) for q in params}) > 1})
         for position, (i, p) in enumerate(zip(indices, params)):
@@ -212,6 +231,14 @@ def _labels(keys: Sequence[MethodKey | MetricKey]) -> list[str]:
             parts += [f"{k}={_short(p.get(k))}" for k in differing]
             out[i] = f"{label} {{{', '.join(parts) or f'variant {position + 1}'}}}"
     return out
+
+
+def _identity_params(key: MethodKey | MetricKey) -> dict[str, Any]:
+    """What tells apart two keys of one label: the parameters, and a metric's instance budget."""
+    params = key.params_dict
+    if isinstance(key, MetricKey) and key.budget is not None:
+        params = {**params, "n_instances": key.budget}
+    return params
 
 
 def _table_labels(keys: list[TableKey]) -> list[str]:
@@ -332,6 +359,22 @@ def _provenance(rs: RecordSet) -> dict[str, list[str]]:
     }
 
 
+def planned_triples(plan: dict[str, Any]) -> set[tuple[str, str, int]]:
+    """The (method label, metric label, seed) results a manifest's plan asks of every task: each
+    method at its seeds (``seeds`` of the entry, else the plan's), each metric at the first
+    ``n_seeds`` of them (all when not given)."""
+    default = list(plan.get("seeds", []))
+    out: set[tuple[str, str, int]] = set()
+    metrics = [m if isinstance(m, dict) else {"label": m} for m in plan.get("metrics", [])]
+    for method in plan.get("methods", []):
+        label = method["label"] if isinstance(method, dict) else method
+        seeds = (method.get("seeds") if isinstance(method, dict) else None) or default
+        for metric in metrics:
+            n_seeds = metric.get("n_seeds") or len(seeds)
+            out |= {(label, metric["label"], seed) for seed in seeds[:n_seeds]}
+    return out
+
+
 def _progress(rs: RecordSet, latest: np.ndarray) -> tuple[dict[str, tuple[int, int]], list[str]]:
     """Results done / planned per task, for the sources whose manifest has a plan."""
     done: dict[str, int] = {}
@@ -340,14 +383,15 @@ def _progress(rs: RecordSet, latest: np.ndarray) -> tuple[dict[str, tuple[int, i
         plan = source.plan
         if not plan or not plan.get("tasks"):
             continue
-        methods = {m["label"] if isinstance(m, dict) else m for m in plan.get("methods", [])}
-        metrics = {m["label"] if isinstance(m, dict) else m for m in plan.get("metrics", [])}
-        seeds = set(plan.get("seeds", []))
-        per_task = len(methods) * len(metrics) * len(seeds)
+        triples = planned_triples(plan)
+        per_task = len(triples)
         mine = latest[rs.source[latest] == index]
-        method_ok = np.array([m.label in methods for m in rs.methods], dtype=bool)
-        metric_ok = np.array([m.label in metrics for m in rs.metrics], dtype=bool)
-        keep = mine[method_ok[rs.method[mine]] & metric_ok[rs.metric[mine]] & np.isin(rs.seed[mine], list(seeds))]
+        method_labels = [m.label for m in rs.methods]
+        metric_labels = [m.label for m in rs.metrics]
+        seen, inverse = np.unique(np.stack([rs.method[mine], rs.metric[mine], rs.seed[mine]]).T, axis=0,
+                                  return_inverse=True)
+        wanted = np.array([(method_labels[m], metric_labels[c], s) in triples for m, c, s in seen.tolist()], dtype=bool)
+        keep = mine[wanted[inverse.reshape(-1)]] if mine.size else mine
         combos = np.unique(np.stack([rs.table[keep], rs.method[keep], rs.metric[keep], rs.seed[keep]]).T, axis=0)
         tasks_of = [rs.tables[t].task for t in combos[:, 0].tolist()] if combos.size else []
         for task in plan["tasks"]:

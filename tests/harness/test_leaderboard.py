@@ -125,6 +125,14 @@ def test_seeds_are_pooled_per_instance_and_fewer_seeds_are_marked():
     (t,) = build_tables(rows)
     assert t.cell("A", "q_up").summary == summarize([2.0, 2.0, 3.0, 5.0, 3.0])
     assert t.cell("B", "q_up").n_seeds == 1 and t.seeds == [0, 1]
+    # B has one seed everywhere (a deterministic method given one seed by its suite): not marked
+    assert not t.short_of_seeds("B", "q_up") and "† fewer seeds" not in leaderboard(rows)
+    # A has two seeds elsewhere and another method has two in this column: the missing seed is marked
+    rows += [rec("A", "q_down", seed=0, values=[1.0] * 5), rec("A", "q_down", seed=1, values=[2.0] * 5),
+             rec("B", "q_down", seed=0, values=[1.0] * 5), rec("B", "q_down", seed=1, values=[1.0] * 5),
+             rec("C", "q_up", seed=0, values=[1.0] * 5), rec("C", "q_up", seed=1, values=[1.0] * 5)]
+    (t,) = build_tables(rows)
+    assert t.short_of_seeds("B", "q_up") and not t.short_of_seeds("A", "q_up")
     assert "† fewer seeds" in leaderboard(rows)
 
 

@@ -48,6 +48,7 @@ import contextlib
 import logging
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -68,6 +69,8 @@ INSTALL_HINT = 'pip install "xaibench[ray]"'
 ATTEMPTS = 2
 """Times a cell is started on a fresh actor when the one running it dies."""
 _POLL = 1.0
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for the cluster's address to answer before ``ray.init``."""
 
 
 def import_ray():
@@ -104,6 +107,7 @@ class RayBackend(Backend):
         ray = self.ray
         started = not ray.is_initialized()
         if started:
+            _check_reachable(self.address)
             try:
                 ray.init(address=self.address)
             except Exception as exc:  # noqa: BLE001 - ConnectionError, ValueError, RuntimeError: all say "no cluster"
@@ -298,6 +302,23 @@ class _Driver:
         self.ray.kill(slot.actor, no_restart=True)
         fresh = self._new_slot()
         slot.actor, slot.ready, slot.started = fresh.actor, fresh.ready, fresh.started
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast on a ``HOST:PORT`` (or ``ray://HOST:PORT``) nobody listens on: ``ray.init``
+    would retry it without end."""
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidParameterError(f"--address {address!r}: expected HOST:PORT (e.g. 10.0.0.1:6379), ray://HOST:PORT "
+                                    "or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise BackendUnavailableError(f"--address {address}: no Ray cluster answers there ({exc}); start one with "
+                                      "`ray start --head` on that machine, or check the host and port "
+                                      "(the head's GCS port, 6379 by default)") from None
 
 
 def _first_line(error: Any) -> str:

@@ -125,8 +125,16 @@ def _resume_hint(args: argparse.Namespace) -> str:
     from pathlib import Path  # noqa: PLC0415
 
     if (Path(out) / "manifest.json").exists():
-        return f" Resume with: `xaibench run --resume --out {out}`"
+        return f" Resume with: `xaibench run --resume --out {out}{_where_options(args)}`"
     return " Nothing was recorded yet; run the same command again to start over."
+
+
+def _where_options(args: argparse.Namespace) -> str:
+    """The options that say where cells ran (a resumed run goes on there, too)."""
+    backend = getattr(args, "backend", "local")
+    where = [("backend", None if backend == "local" else backend)]
+    where += [(flag, getattr(args, flag, None)) for flag in ("address", "workers", "threads")]
+    return "".join(f" --{flag} {value}" for flag, value in where if value is not None)
 
 
 class _StderrHandler(logging.StreamHandler):

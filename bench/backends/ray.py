@@ -61,7 +61,15 @@ from . import Backend, CellSink, RecordSink
 from .cell import Cell
 from .local import check_count
 from .progress import CellProgress
-from .worker import WorkerSetup, apply_setup, forward_logs, run_cell, runtime_plugins, unreceivable, warn_plugin_problems
+from .worker import (
+    WorkerSetup,
+    apply_setup,
+    forward_logs,
+    run_cell,
+    runtime_plugins,
+    unreceivable,
+    warn_plugin_problems,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,28 +9,12 @@ from pathlib import Path
 
 import pytest
 from harness import toys
-
 from reliability import faults
+from reliability.conftest import SUITE as RELIABILITY_SUITE
 from reliability.conftest import comparable
+
 from xaibench.store import read_records
 
-SUITE_HEAD = """
-name = "scale"
-version = "1"
-description = "scale test suite: toy tasks whose cells take a known time"
-seeds = [0, 1, 2]
-n_instances = 4
-n_background = 8
-cell_timeout = 60
-
-methods = ["toy_exact", {{ name = "toy_noisy", params = {{ scale = 0.25 }} }}]
-metrics = ["toy_gt_error", {{ name = "toy_slow", params = {{ delay = {delay} }} }}]
-
-[[tasks]]
-dataset = "toy_linear"
-model = "toy_linear_model"
-target = "value"
-"""
 BROKEN_TASK = """
 [[tasks]]
 dataset = "toy_linear"
@@ -40,13 +24,15 @@ target = "broken"
 
 
 def suite_text(delay: float = 0.05, broken: bool = True) -> str:
-    """The toy suite: 2 methods × 3 seeds × 2 metrics; ``broken`` adds a task whose model cannot
-    be built (every record an error); ``toy_slow`` sleeps ``delay`` seconds per cell."""
-    return SUITE_HEAD.format(delay=delay) + (BROKEN_TASK if broken else "")
+    """The reliability tests' toy suite (2 methods × 3 seeds × 3 metrics) with ``toy_slow``
+    sleeping ``delay`` seconds per cell; ``broken`` adds a task whose model cannot be built
+    (every record an error)."""
+    assert "delay = 0.005" in RELIABILITY_SUITE
+    return RELIABILITY_SUITE.replace("delay = 0.005", f"delay = {delay}") + (BROKEN_TASK if broken else "")
 
 
 SUITE = suite_text()
-N_RECORDS = 2 * 2 * 3 * (2 + 2)  # tasks × methods × seeds × (metrics + 2 cost metrics)
+N_RECORDS = 2 * 2 * 3 * (3 + 2)  # tasks × methods × seeds × (metrics + 2 cost metrics)
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -67,7 +53,7 @@ def ray_session():
         yield ray
         return
     try:
-        ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False,
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
                  object_store_memory=100 * 1024**2)
     except Exception as exc:  # noqa: BLE001 - /dev/shm too small, no loopback network, ...
         pytest.skip(f"a local Ray instance cannot start here: {type(exc).__name__}: {exc}")

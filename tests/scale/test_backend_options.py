@@ -59,3 +59,14 @@ def test_an_address_nobody_answers_on_fails_fast(tmp_path, capsys):
     assert not out.exists()
     with pytest.raises(InvalidParameterError, match="expected HOST:PORT"):
         xaibench.run(write_suite(tmp_path), backend="ray", address="head-node", out=out, progress=False)
+
+
+def test_the_interruption_hint_resumes_where_the_run_ran(tmp_path):
+    import argparse
+
+    from xaibench.cli import _resume_hint
+
+    (tmp_path / "manifest.json").write_text("{}")
+    args = argparse.Namespace(out=str(tmp_path), backend="ray", address="auto", workers=8, threads=None)
+    assert _resume_hint(args) == (f" Resume with: `xaibench run --resume --out {tmp_path} --backend ray --address auto "
+                                  "--workers 8`")

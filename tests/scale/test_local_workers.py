@@ -10,6 +10,7 @@ import signal
 import time
 
 import pytest
+from reliability.conftest import fork_cli, wait_exit_code
 
 from xaibench.backends import worker as worker_module
 from xaibench.cli import main
@@ -17,7 +18,6 @@ from xaibench.runner import run_plan
 from xaibench.suite import load_suite, resolve
 
 from .conftest import N_RECORDS, assert_same_records, keyed, suite_text, write_suite
-from reliability.conftest import fork_cli, wait_exit_code
 
 FAULTS = """
 name = "faults"

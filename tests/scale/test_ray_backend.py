@@ -6,6 +6,7 @@ cannot start."""
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 import shutil
@@ -13,15 +14,17 @@ import signal
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
+from reliability.conftest import comparable
 
-from xaibench.errors import DeviceError, RunFolderBusyError
+from xaibench.backends.ray import RayBackend
+from xaibench.errors import DeviceError, InvalidParameterError, RunFolderBusyError
 from xaibench.runner import run_plan
 from xaibench.store import RunStore
 from xaibench.suite import load_suite, resolve
-
-from reliability.conftest import comparable
 
 from .conftest import assert_same_records, keyed, suite_text, write_suite
 from .test_local_workers import FAULTS
@@ -123,8 +126,58 @@ def test_the_run_folder_lock_holds_for_ray_runs(tmp_path):
     assert not (out / "records.jsonl").exists()
 
 
-def test_cuda_on_a_cluster_without_gpus_is_refused_before_the_run_folder_is_made(tmp_path):
+def test_cuda_on_a_cluster_without_gpus_is_refused_before_the_run_folder_is_made(tmp_path, ray_session):
+    if ray_session.cluster_resources().get("GPU"):
+        pytest.skip("this Ray instance has GPUs")
     out = tmp_path / "run"
     with pytest.raises(DeviceError, match="the Ray cluster has no GPU"):
         run_plan(plan_of(write_suite(tmp_path)), out, backend="ray", device="cuda", progress=False)
     assert not out.exists()
+
+
+def test_on_cuda_each_worker_asks_for_a_gpu_and_records_equal_the_local_ones(tmp_path, ray_session):
+    if not ray_session.cluster_resources().get("GPU") or not torch.cuda.is_available():
+        pytest.skip("no GPU here")
+    suite = write_suite(tmp_path, suite_text(broken=False))
+    local = run_plan(plan_of(suite), tmp_path / "local", device="cuda", workers=1, threads=1, progress=False)
+    ray = run_plan(plan_of(suite), tmp_path / "ray", backend="ray", device="cuda", workers=1, progress=False)
+    manifest = json.loads((ray.directory / "manifest.json").read_text())
+    assert manifest["ray"]["per_worker"] == {"num_cpus": 1, "num_gpus": 1}
+    assert {r["device_type"] for r in ray.records} == {"cuda"}
+    assert_same_records(ray.directory, local.directory)
+
+
+class FakeCluster:
+    """The few ``ray`` calls :meth:`RayBackend._plan` makes, for a cluster of ``nodes``."""
+
+    def __init__(self, *nodes: dict[str, float]):
+        self._nodes = nodes
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {k: sum(n.get(k, 0) for n in self._nodes) for k in ("CPU", "GPU")}
+
+    def nodes(self) -> list[dict]:
+        return [{"Alive": True, "Resources": dict(n)} for n in self._nodes]
+
+    def get_runtime_context(self):
+        return SimpleNamespace(gcs_address="10.0.0.1:6379")
+
+
+@pytest.mark.parametrize(("device", "workers", "threads", "per_worker", "expected_workers"), [
+    ("cuda", None, None, {"num_cpus": 1, "num_gpus": 1}, 3),  # one worker per GPU
+    ("cuda", 8, 2, {"num_cpus": 2, "num_gpus": 1}, 8),  # more than fit: the rest wait for resources
+    ("cpu", None, None, {"num_cpus": 1}, 24),  # one single-threaded worker per CPU
+    ("cpu", None, 4, {"num_cpus": 4}, 6),
+])
+def test_resources_asked_of_the_cluster(device, workers, threads, per_worker, expected_workers):
+    backend = RayBackend(workers=workers, threads=threads)
+    backend._plan(FakeCluster({"CPU": 8, "GPU": 2}, {"CPU": 16, "GPU": 1}), device)
+    assert backend.resources == per_worker and backend.workers == expected_workers
+    assert backend.describe()["ray"]["per_worker"] == per_worker
+
+
+def test_a_worker_no_node_can_hold_is_refused():
+    with pytest.raises(InvalidParameterError, match="no node of the Ray cluster has 32 CPU"):
+        RayBackend(threads=32)._plan(FakeCluster({"CPU": 8}, {"CPU": 16}), "cpu")
+    with pytest.raises(DeviceError, match="has no GPU"):
+        RayBackend()._plan(FakeCluster({"CPU": 8}), "cuda")

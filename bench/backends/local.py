@@ -15,9 +15,10 @@ catch exceptions, ``SystemExit`` and in-place edits of inputs or attributions
 independent and each reseeds everything, so the records are those of one worker with the same
 ``threads`` — bit for bit; with a different thread count, float32 values can differ in their
 last bits, because torch splits its CPU reductions by thread. Only the driver (this process)
-writes records; the workers' threads here only relay them. Why processes and not Ray's local
-mode: no extra dependency, no Ray start-up (seconds), and the per-cell time limit and crash
-containment of :mod:`~xaibench.backends.worker` come with them.
+writes records; the workers' threads here only relay them. Why our worker processes rather than
+a local Ray instance (``--backend ray`` also runs on one machine): no extra dependency, no Ray
+start-up (about 7 s on a shared 2-core machine, against about 3 s for a worker), and the same
+per-cell time limit and crash containment as one worker (:mod:`~xaibench.backends.worker`).
 """
 
 from __future__ import annotations

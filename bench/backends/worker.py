@@ -23,9 +23,11 @@ task, the interpreter and torch start once); it is replaced only after a time li
   defined in a notebook cell is not, and such a cell gets an error record saying to use
   ``--isolation none`` (in-process, no time limit).
 
-Reuse: :func:`run_cell` is the whole worker-side job for one cell (records out through a
-callback), and :func:`install_plugins` the whole set-up; a Ray task can call both and return the
-records to the driver, which writes them exactly as here.
+Reuse: :func:`run_cell` is the whole worker-side job for one cell (messages out through a
+callback), and :func:`apply_setup` the whole set-up (log level, import path, torch threads,
+plugins); the Ray backend's actors (:mod:`xaibench.backends.ray`) call both, and the driver
+follows a cell's messages with the same :class:`~xaibench.backends.progress.CellProgress`.
+Several workers side by side: :func:`acquire_workers` (``--workers N``).
 
 Messages (tuples over a ``multiprocessing`` pipe): driver → worker ``("setup", WorkerSetup)``,
 ``("cell", Cell)``, ``("stop",)``; worker → driver ``("ready", problems)``, ``("log", name,

@@ -72,7 +72,17 @@ def _add_run(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out: skip recorded cells, retry failed ones")
     p.add_argument("--retrain", action="store_true", help="re-derive model weights instead of loading them")
-    p.add_argument("--backend", default="local", help="where cells run (default: local)")
+    p.add_argument("--backend", default="local",
+                   help="where cells run: local (default), or ray: a Ray cluster (pip install \"xaibench[ray]\")")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="cells run side by side on N workers (local default: 1; ray default: the cluster's CPUs, "
+                        "or GPUs with --device cuda)")
+    p.add_argument("--threads", type=int, metavar="T",
+                   help="torch CPU threads per worker (local default: CPUs / workers; ray default: 1, and each "
+                        "worker reserves T CPUs); records are bit-identical between runs with the same T")
+    p.add_argument("--address", metavar="ADDR",
+                   help="--backend ray: the cluster's address, e.g. HOST:6379 or auto (default: RAY_ADDRESS, "
+                        "else a cluster on this machine, else a new local Ray instance)")
     p.add_argument("--isolation", default="process", choices=("process", "none"),
                    help="process (default): each cell in a worker process, with a time limit and crashes contained; "
                         "none: in this process, for debugging")
@@ -186,8 +196,16 @@ def _resume_hint(args: argparse.Namespace) -> str:
     from pathlib import Path  # noqa: PLC0415
 
     if (Path(out) / "manifest.json").exists():
-        return f" Resume with: `xaibench run --resume --out {out}`"
+        return f" Resume with: `xaibench run --resume --out {out}{_where_options(args)}`"
     return " Nothing was recorded yet; run the same command again to start over."
+
+
+def _where_options(args: argparse.Namespace) -> str:
+    """The options that say where cells ran (a resumed run goes on there, too)."""
+    backend = getattr(args, "backend", "local")
+    where = [("backend", None if backend == "local" else backend)]
+    where += [(flag, getattr(args, flag, None)) for flag in ("address", "workers", "threads")]
+    return "".join(f" --{flag} {value}" for flag, value in where if value is not None)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -224,7 +242,8 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import run_plan  # noqa: PLC0415
 
     result = run_plan(plan, args.out, device=args.device, resume=args.resume, retrain=args.retrain,
-                      backend=args.backend, isolation=args.isolation, progress=not args.quiet)
+                      backend=args.backend, isolation=args.isolation, workers=args.workers, threads=args.threads,
+                      address=args.address, progress=not args.quiet)
     if not args.quiet:
         print(result.leaderboard_path.read_text(encoding="utf-8"))
     counts = result.statuses()

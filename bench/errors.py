@@ -97,6 +97,10 @@ class WorkerCrashedError(XaiBenchError):
     """The worker process running a cell died (a crash, ``os._exit``, out of memory)."""
 
 
+class BackendUnavailableError(XaiBenchError):
+    """A backend that cannot run here: its package is not installed, or its cluster cannot be reached."""
+
+
 class IsolationError(XaiBenchError):
     """A cell or plugin that cannot be sent to a worker process (not picklable, or not importable there)."""
 

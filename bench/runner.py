@@ -63,22 +63,26 @@ class RunResult:
 
 
 def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
-             backend: str = "local", isolation: str = "process", progress: bool = True,
+             backend: str = "local", isolation: str = "process", workers: int | None = None,
+             threads: int | None = None, address: str | None = None, progress: bool = True,
              warmup: bool = True) -> RunResult:
-    """Execute ``plan`` into the run folder ``out`` (see the module docstring)."""
-    device = check_device(device)
+    """Execute ``plan`` into the run folder ``out`` (see the module docstring). ``workers``,
+    ``threads`` and ``address`` go to the backend (:mod:`xaibench.backends`) when given."""
+    executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout, workers=workers,
+                           threads=threads, address=address)
+    device = check_device(device, here=executor.runs_here)
     context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
                          versions=versions(), retrain=retrain, warmup=warmup)
-    executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout)
-    described = manifest(plan, context, backend, isolation)
-    with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
-        done = store.done
-        cells = [Cell(t, m, metrics, s, context) for t, m, metrics, s in plan.cell_specs()]
-        written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
-        from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
+    with executor.session(device):  # a cluster is reached before the run folder is made
+        described = {**manifest(plan, context, backend, isolation, here=executor.runs_here), **executor.describe()}
+        with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
+            done = store.done
+            cells = [Cell(t, m, metrics, s, context) for t, m, metrics, s in plan.cell_specs()]
+            written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
+            from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
-        store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
+            store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
     return RunResult(store.directory, written)
 
 
@@ -143,13 +147,14 @@ def terminated_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def check_device(device: str) -> str:
-    """A valid torch device string that exists here, or a typed error saying what to do."""
+def check_device(device: str, *, here: bool = True) -> str:
+    """A valid torch device string that exists here (``here``; else where the backend runs
+    cells, which checks it), or a typed error saying what to do."""
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise DeviceError(f"--device {device!r} is not a torch device; use cpu or cuda") from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    if here and parsed.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(f"--device {device}: no CUDA device is available here "
                                     "(torch.cuda.is_available() is False); use --device cpu, "
                                     "or install a CUDA build of torch on a machine with a GPU")
@@ -160,7 +165,8 @@ def check_device(device: str) -> str:
     return str(parsed)
 
 
-def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "process") -> dict[str, Any]:
+def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "process", *,
+             here: bool = True) -> dict[str, Any]:
     suite = plan.suite
     return {
         "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
@@ -168,7 +174,7 @@ def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "pr
         "plan": plan.describe(),
         "versions": dict(context.versions),
         "device": context.device,
-        "device_name": device_name(context.device),
+        "device_name": device_name(context.device) if here else None,  # a cluster's: in each record
         "float32_precision": float32_precision(),
         "backend": backend,
         "isolation": isolation,

@@ -41,6 +41,7 @@ def run(
     backend: str = "local",
     isolation: str = "process",
     progress: bool = True,
+    save_attributions: int = 0,
 ) -> "pd.DataFrame":
     """Run a suite (built-in name or TOML path; default ``"quick"``) and return its records as a DataFrame.
 
@@ -60,13 +61,15 @@ def run(
         retrain: re-derive model weights instead of loading shipped or cached ones.
         isolation: ``"process"`` (a worker process: time limit, crashes contained) or ``"none"``
             (in this process: for debugging, and for plugins defined in a notebook).
+        save_attributions: save the attributions of the first that many instances of every cell
+            beside the records (``attributions/``, :mod:`xaibench.attributions`); 0: none.
     """
     from .runner import run_plan  # noqa: PLC0415
 
     plan = make_plan(suite, out=out, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds,
                      n_instances=n_instances, cell_timeout=cell_timeout, resume=resume)
     result = run_plan(plan, out or default_out(plan.suite.name), device=device, resume=resume, retrain=retrain,
-                      backend=backend, isolation=isolation, progress=progress)
+                      backend=backend, isolation=isolation, progress=progress, save_attributions=save_attributions)
     frame = records_frame(result.records)
     frame.attrs["run_dir"] = str(result.directory)
     return frame

@@ -75,6 +75,9 @@ def _add_run(sub) -> None:
                    help="process (default): each cell in a worker process, with a time limit and crashes contained; "
                         "none: in this process, for debugging")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
+    p.add_argument("--save-attributions", type=int, nargs="?", const=8, default=0, metavar="N",
+                   help="save the attributions of the first N instances of every cell (default N: 8) in "
+                        "RUN_DIR/attributions/ (.npz), for the site's heat-map gallery")
 
 
 def _add_leaderboard(sub) -> None:
@@ -153,7 +156,8 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import run_plan  # noqa: PLC0415
 
     result = run_plan(plan, args.out, device=args.device, resume=args.resume, retrain=args.retrain,
-                      backend=args.backend, isolation=args.isolation, progress=not args.quiet)
+                      backend=args.backend, isolation=args.isolation, progress=not args.quiet,
+                      save_attributions=max(0, args.save_attributions))
     if not args.quiet:
         print(result.leaderboard_path.read_text(encoding="utf-8"))
     counts = result.statuses()

@@ -101,6 +101,10 @@ class IsolationError(XaiBenchError):
     """A cell or plugin that cannot be sent to a worker process (not picklable, or not importable there)."""
 
 
+class WorkerCallError(XaiBenchError):
+    """A function run in a worker process (``WorkerProcess.call``) raised; the message holds its traceback."""
+
+
 class MutationError(XaiBenchError):
     """A method or metric modified the tensors it was given (inputs, background, attributions) in place."""
 

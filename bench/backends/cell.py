@@ -26,6 +26,11 @@ seed before the warm-up, before the timed explanation pass, and before each metr
 never depends on what ran before it (the order of metrics, which cells a resumed run skips) —
 in addition to the seeded draws (:mod:`xaibench.rng`) methods and metrics make themselves.
 
+Saved attributions: with ``RunContext.save_attributions = k`` the first record a cell yields
+carries, under :data:`SAVED_ATTRIBUTIONS`, the first ``k`` instances and their attributions as
+NumPy arrays; the runner takes them out of the record and writes them beside the records
+(:mod:`xaibench.attributions`).
+
 Everything in a :class:`Cell` is picklable (names, frozen dataclasses), so a remote backend can
 ship cells to workers and run :func:`execute_cell` there.
 """
@@ -70,6 +75,8 @@ class RunContext:
     versions: Mapping[str, Any]
     retrain: bool = False
     warmup: bool = True
+    save_attributions: int = 0
+    """Instances per cell whose attributions are saved (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ class Cell:
     def name(self) -> str:
         return f"{self.task.name} × {self.method.label} × seed {self.seed}"
 
+
+SAVED_ATTRIBUTIONS = "_attributions"
+"""Field of a cell's first record holding its saved attributions (never written to the records)."""
 
 RESULT_FIELDS = ("status", "error_type", "error", "traceback", "n", "value", "stderr", "ci_low", "ci_high",
                  "interval", "values", "extras", "seconds", "explanations_per_second", "peak_memory_mb",
@@ -134,9 +144,23 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
         return
     guard.watch(attributions=measured.attributions)
     entries = {e.label: e for e in cell.metrics}
+    saved = _saved(task, measured.attributions, cell.context.save_attributions)
     with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
         for record in pending:
-            yield _score(record, entries[record["metric"]], task, measured, cell, guard)
+            scored = _score(record, entries[record["metric"]], task, measured, cell, guard)
+            if saved is not None:
+                scored[SAVED_ATTRIBUTIONS], saved = saved, None
+            yield scored
+
+
+def _saved(task: Task, attributions: torch.Tensor, n: int) -> dict[str, Any] | None:
+    """The first ``n`` instances and their attributions as float32 arrays, with the task's kind and meta."""
+    if n <= 0:
+        return None
+    rows = slice(0, min(n, len(task.inputs)))
+    meta = {k: v for k, v in task.meta.items() if isinstance(v, (str, int, float, bool, list, tuple))}
+    return {"inputs": task.inputs[rows].detach().float().cpu().numpy(),
+            "attributions": attributions[rows].detach().float().cpu().numpy(), "kind": task.kind, "meta": meta}
 
 
 def failure_records(cell: Cell, exc: BaseException, done: Container[str] = frozenset(),

@@ -95,7 +95,7 @@ class Explain:
         from .loader import load_class  # noqa: PLC0415
 
         task = load_cached_task(self.task, self.context)
-        x = task.inputs[: self.n]
+        x = task.inputs[: self.n].clone()  # the method's own copy: an edit in place cannot reach the next check
         pristine = x.clone()
         out: dict[str, Any] = {"task": self.task.name, "n": len(x), "input_shape": tuple(x.shape),
                                "input_dtype": str(x.dtype), "input_device": str(x.device)}

@@ -123,15 +123,14 @@ def load_class(source: MethodSource, *, register: bool = True) -> type:
 
 def class_problems(cls: type) -> list[str]:
     """What keeps ``cls`` from being a registrable method, each with its fix; ``[]`` when nothing."""
-    import dataclasses  # noqa: PLC0415
-
     from ..method import FAMILIES, Method  # noqa: PLC0415
 
     if not issubclass(cls, Method):
         return ["it must subclass xaibench.Method (class MyMethod(xaibench.Method): ...)"]
     problems = []
-    if not dataclasses.is_dataclass(cls):
-        problems.append("it must be a dataclass: put @dataclasses.dataclass(frozen=True) above the class")
+    own = vars(cls).get("__dataclass_params__")  # inherited dataclass-ness hides new fields from params
+    if own is None or not own.frozen:
+        problems.append("it must be a frozen dataclass: put @dataclasses.dataclass(frozen=True) above the class")
     if not isinstance(getattr(cls, "name", None), str) or not re.fullmatch(r"[a-z][a-z0-9_]*", cls.name or ""):
         problems.append('it needs name: ClassVar[str] = "my_method" (lower case letters, digits and _)')
     if getattr(cls, "family", None) not in FAMILIES:

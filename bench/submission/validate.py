@@ -133,7 +133,7 @@ class Report:
 def validate(spec: str | MethodSource, *, suite: str | None = None, results: str | None = None,
              tasks: Sequence[str] | None = None,
              n_instances: int = VALIDATION_INSTANCES, device: str = "cpu", memory_mb: int | None = DEFAULT_MEMORY_MB,
-             timeout: float = DEFAULT_TIMEOUT) -> Report:
+             timeout: float = DEFAULT_TIMEOUT, worker=None) -> Report:
     """Check the method ``FILE.py:Class`` (see the module docstring); nothing is written but a
     scratch folder, removed afterwards.
 
@@ -143,6 +143,8 @@ def validate(spec: str | MethodSource, *, suite: str | None = None, results: str
         tasks: ``dataset[/model[/target]]`` patterns of the suite's tasks to check on (default: one per data kind).
         memory_mb: the worker's address-space limit (``None``: none; always none on CUDA).
         timeout: seconds each check may take.
+        worker: a worker already confined for this file (:func:`confined_worker`), to validate several
+            classes of one file in one process; default: a new one, closed afterwards.
     """
     from .canonical import canonical_plan, run_context, validation_tasks  # noqa: PLC0415
 
@@ -150,22 +152,30 @@ def validate(spec: str | MethodSource, *, suite: str | None = None, results: str
     plan = canonical_plan(suite, results=results, tasks=tasks)
     report = Report(source.spec, timeout=timeout)
     context = run_context(plan, device=device, n_instances=n_instances)
-    with confined_worker(source, memory_mb=None if device.startswith("cuda") else memory_mb) as worker:
-        described = _job(report, worker, Describe(source), timeout, "importing the file", None, "the method class")
-        if described is None:
-            return report
-        report.sandbox = described.get("sandbox", {})
-        if "failure" in described:
-            _failure(report, "the method class", described["failure"], None)
-            return report
-        report.method = {k: described[k] for k in ("name", "family", "stochastic", "description", "params")}
-        for problem in described["problems"]:
-            report.add("the method class", "failed", problem, FIX["class"])
-        _refusals(report, described, None)
-        for ref in validation_tasks(plan, explicit=bool(tasks)):
-            if not _check_task(report, worker, source, ref, context, plan, timeout):
-                break
+    refs = validation_tasks(plan, explicit=bool(tasks))
+    if worker is not None:
+        _run_checks(report, worker, source, refs, context, plan, timeout)
+        return report
+    with confined_worker(source, memory_mb=None if device.startswith("cuda") else memory_mb) as own:
+        _run_checks(report, own, source, refs, context, plan, timeout)
     return report
+
+
+def _run_checks(report: Report, worker, source: MethodSource, refs, context, plan, timeout: float) -> None:
+    described = _job(report, worker, Describe(source), timeout, "importing the file", None, "the method class")
+    if described is None:
+        return
+    report.sandbox = described.get("sandbox", {})
+    if "failure" in described:
+        _failure(report, "the method class", described["failure"], None)
+        return
+    report.method = {k: described[k] for k in ("name", "family", "stochastic", "description", "params")}
+    for problem in described["problems"]:
+        report.add("the method class", "failed", problem, FIX["class"])
+    _refusals(report, described, None)
+    for ref in refs:
+        if not _check_task(report, worker, source, ref, context, plan, timeout):
+            break
 
 
 @contextmanager
@@ -299,6 +309,8 @@ def _failure(report: Report, name: str, failure: Failure, task: str | None) -> N
     elif failure.type == "MemoryError" or "can't allocate memory" in failure.message:
         limit = report.sandbox.get("memory_mb")
         report.add(name, "failed", f"ran out of memory (limit {limit} MB): {text}", FIX["memory"], task)
+    elif failure.type == "SubmissionError":
+        report.add(name, "failed", failure.message, FIX["class"], task)
     else:
         report.add(name, "failed", f"raised {text}", FIX["raise"] if name != "the method class" else FIX["class"],
                    task)

@@ -47,7 +47,7 @@ class Outcome:
 def publish(bundles: Sequence[str | Path], *, results: str | Path | None = None, site: str | Path | None = None,
             replace: bool = False) -> Outcome:
     """Verify and merge ``bundles`` into ``results``, then render the leaderboard and the site
-    (with no bundles: render only). See the module docstring."""
+    (with no bundles: render only; when every bundle is refused: nothing). See the module docstring."""
     results = Path(results or DEFAULT_RESULTS)
     outcome = Outcome()
     if bundles:
@@ -60,6 +60,8 @@ def publish(bundles: Sequence[str | Path], *, results: str | Path | None = None,
                 outcome.refused.append((str(bundle), str(exc)))
                 continue
             outcome.merged.append(verified.name)
+        if not outcome.merged:
+            return outcome  # every bundle refused: nothing changed, nothing to render
     outcome.written += render_results(results, site=Path(site) if site else results / "site")
     return outcome
 

@@ -324,6 +324,9 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     text = recorded.get("text")
     if not isinstance(text, str) or hashlib.sha256(text.encode()).hexdigest() != wanted["sha256"]:
         raise BundleError("manifest.json's suite text is not the canonical suite's (its SHA-256 differs)")
+    if bundle.get("partial"):
+        raise BundleError("the bundle is partial (made with `xaibench submit --tasks`, or interrupted): publish takes "
+                          "complete bundles only; run `xaibench submit` on the whole suite (or --resume it)")
     plans = [manifest.get("plan")] + [r.get("plan") for r in manifest.get("resumed") or [] if isinstance(r, dict)]
     for plan in [p for p in plans if p] + [bundle["plan"]]:
         for field in PLAN_FIELDS:
@@ -349,9 +352,6 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
                            ("model_seed", "model_seed")):
             if r.get(field) != canon.plan.get(key):
                 raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical {canon.plan.get(key)!r}")
-    if bundle.get("partial"):
-        raise BundleError("the bundle is partial (made with `xaibench submit --tasks`, or interrupted): publish takes "
-                          "complete bundles only; run `xaibench submit` on the whole suite (or --resume it)")
     seen = {(r["task"], r["metric"], r["seed"]) for r in records}
     missing = [(t, m, s) for t in canon.plan["tasks"] for m in metrics for s in canon.plan["seeds"]
                if (t, m, s) not in seen]

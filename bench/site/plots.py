@@ -136,7 +136,8 @@ def agreement_matrix(metrics: Sequence[str], tau: np.ndarray, path: Path) -> Pat
     for i in range(m):
         for j in range(m):
             if i != j and np.isfinite(tau[i, j]):
-                ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=7)
+                ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(tau[i, j]) > 0.6 else "black")
     ax.set_xticks(range(m), metrics, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(m), metrics, fontsize=7)
     fig.colorbar(image, ax=ax, label="Kendall τ-b (mean over tasks)")

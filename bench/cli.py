@@ -133,7 +133,7 @@ def _add_publish(sub) -> None:
                        description="Verify each bundle (hashes, canonical suite and parameters, complete coverage), "
                                    "merge it into RESULTS/submissions/, and regenerate RESULTS/LEADERBOARD.* and the "
                                    "static site. Submitted code is never imported or run.")
-    p.add_argument("bundles", nargs="*", metavar="BUNDLE", help="bundle folders made by `xaibench submit`")
+    p.add_argument("bundles", nargs="*", metavar="BUNDLE", help="bundle folders made by `xaibench submit FILE.py:Class`")
     p.add_argument("--results", help="results folder (default: results)")
     p.add_argument("--site", help="where to write the static site (default: RESULTS/site)")
     p.add_argument("--replace", action="store_true", help="replace a published submission of the same name")

@@ -96,7 +96,7 @@ def verify(folder: str | Path, canon: Canon) -> Verified:
 # -- 1. names and files ---------------------------------------------------------------------------
 def _bundle_json(folder: Path) -> dict[str, Any]:
     if folder.is_symlink() or not folder.is_dir():
-        raise BundleError(f"{folder} is not a bundle folder (a folder made by `xaibench submit`, not a link)")
+        raise BundleError(f"{folder} is not a bundle folder (a folder made by `xaibench submit FILE.py:Class`, not a link)")
     path = folder / BUNDLE
     info = _regular(path, folder)
     if info.st_size > MAX_BUNDLE_JSON:
@@ -165,7 +165,7 @@ def _files(folder: Path, bundle: dict[str, Any]) -> dict[str, Path]:
         _regular(path, folder)
         if not isinstance(digest, str) or sha256_file(path) != digest:
             raise BundleError(f"{path} was changed after the bundle was made: its SHA-256 is not the one in "
-                              f"{BUNDLE}. The bundle is refused; make it again with `xaibench submit`")
+                              f"{BUNDLE}. The bundle is refused; make it again with `xaibench submit FILE.py:Class`")
         out[name] = path
     return out
 
@@ -325,8 +325,9 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     if not isinstance(text, str) or hashlib.sha256(text.encode()).hexdigest() != wanted["sha256"]:
         raise BundleError("manifest.json's suite text is not the canonical suite's (its SHA-256 differs)")
     if bundle.get("partial"):
-        raise BundleError("the bundle is partial (made with `xaibench submit --tasks`, or interrupted): publish takes "
-                          "complete bundles only; run `xaibench submit` on the whole suite (or --resume it)")
+        raise BundleError("the bundle is partial (made with `xaibench submit FILE.py:Class --tasks ...`, or interrupted): "
+                          "publish takes complete bundles only; run `xaibench submit FILE.py:Class` on the whole suite "
+                          "(or resume it with --resume --out BUNDLE)")
     plans = [manifest.get("plan")] + [r.get("plan") for r in manifest.get("resumed") or [] if isinstance(r, dict)]
     for plan in [p for p in plans if p] + [bundle["plan"]]:
         for field in PLAN_FIELDS:
@@ -358,7 +359,7 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     if missing:
         t, m, s = missing[0]
         raise BundleError(f"the bundle is incomplete: {len(missing)} planned result(s) have no record (e.g. {t} × {m} "
-                          f"× seed {s}); resume the submission with `xaibench submit ... --resume --out BUNDLE`")
+                          f"× seed {s}); resume the submission with `xaibench submit FILE.py:Class --resume --out BUNDLE`")
     if canon.harness_sha256 is not None and bundle["harness_sha256"] != canon.harness_sha256:
         raise BundleError(f"the bundle ran value code {bundle['harness_sha256'][:12]}..., the published results "
                           f"{canon.harness_sha256[:12]}...: their numbers are not comparable. Install the xaibench "

@@ -4,10 +4,11 @@ Importing this module and ``xaibench --help`` import neither torch nor the plugi
 command imports what it needs. Each command is one function that adds its parser
 (``_add_<command>``) and one that runs it (``_<command>``), listed in :data:`COMMANDS`.
 
-Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at
-least one error), or a method that failed validation; 2 a user error (unknown names, malformed suites or records, bad options, a run
-folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
-(SIGTERM), both with every record written so far kept and the command that resumes the run.
+Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at least
+one error), or a method that failed validation; 2 a user error (unknown names, malformed suites or
+records, bad options, a run folder in use), with one message and no traceback; 130 interrupted
+(Ctrl-C) and 143 terminated (SIGTERM), both with every record written so far kept and the command
+that resumes the run.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def _add_publish(sub) -> None:
                        description="Verify each bundle (hashes, canonical suite and parameters, complete coverage), "
                                    "merge it into RESULTS/submissions/, and regenerate RESULTS/LEADERBOARD.* and the "
                                    "static site. Submitted code is never imported or run.")
-    p.add_argument("bundles", nargs="*", metavar="BUNDLE", help="bundle folders made by `xaibench submit FILE.py:Class`")
+    p.add_argument("bundles", nargs="*", metavar="BUNDLE",
+                   help="bundle folders made by `xaibench submit FILE.py:Class`")
     p.add_argument("--results", help="results folder (default: results)")
     p.add_argument("--site", help="where to write the static site (default: RESULTS/site)")
     p.add_argument("--replace", action="store_true", help="replace a published submission of the same name")

@@ -40,7 +40,7 @@ def standard_manifest(results: str | Path | None = None) -> dict[str, Any] | Non
     return data if isinstance(data, dict) else None
 
 
-def canonical_suite(suite: str | Path | None = None, results: str | Path | None = None) -> "Suite":
+def canonical_suite(suite: str | Path | None = None, results: str | Path | None = None) -> Suite:
     """``suite`` when given (a name or a file); else the published results' suite; else ``standard``."""
     from ..suite import load_suite, parse_suite  # noqa: PLC0415
 
@@ -55,7 +55,7 @@ def canonical_suite(suite: str | Path | None = None, results: str | Path | None 
 
 
 def canonical_plan(suite: str | Path | None = None, *, results: str | Path | None = None,
-                   tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None) -> "Plan":
+                   tasks: Sequence[str] | None = None, methods: Sequence[str] | None = None) -> Plan:
     """The canonical suite resolved against the registries (``tasks`` selects a slice)."""
     from ..suite import resolve  # noqa: PLC0415
 
@@ -63,7 +63,7 @@ def canonical_plan(suite: str | Path | None = None, *, results: str | Path | Non
                    methods=list(methods) if methods else None)
 
 
-def run_context(plan: "Plan", *, device: str = "cpu", n_instances: int | None = None) -> "RunContext":
+def run_context(plan: Plan, *, device: str = "cpu", n_instances: int | None = None) -> RunContext:
     from ..backends.cell import RunContext  # noqa: PLC0415
     from ..runner import check_device  # noqa: PLC0415
     from ..store import versions  # noqa: PLC0415
@@ -74,7 +74,7 @@ def run_context(plan: "Plan", *, device: str = "cpu", n_instances: int | None = 
                       versions=versions())
 
 
-def validation_tasks(plan: "Plan", *, explicit: bool = False) -> list["TaskRef"]:
+def validation_tasks(plan: Plan, *, explicit: bool = False) -> list[TaskRef]:
     """The tasks ``validate`` checks: all of ``plan``'s when they were chosen explicitly, else the
     first task of each data kind (tabular, image, sequence ...) and of each latent-space target."""
     if explicit:

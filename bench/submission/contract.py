@@ -34,7 +34,7 @@ class Failure:
     where: str = ""
 
     @classmethod
-    def of(cls, exc: BaseException, source: MethodSource) -> "Failure":
+    def of(cls, exc: BaseException, source: MethodSource) -> Failure:
         if isinstance(exc, SystemExit):
             return cls("SystemExit", f"called sys.exit({exc.code!r})", _where(exc, source))
         return cls(type(exc).__name__, str(exc) or type(exc).__name__, _where(exc, source))

@@ -93,10 +93,9 @@ def load_class(source: MethodSource, *, register: bool = True) -> type:
         SubmissionError: the file defines no such class, or it is not a registrable method.
         Any exception the file raises when imported.
     """
+    from ..errors import DuplicateNameError  # noqa: PLC0415
     from ..method import Method, register_method  # noqa: PLC0415
     from ..registries import methods  # noqa: PLC0415
-
-    from ..errors import DuplicateNameError  # noqa: PLC0415
 
     methods.names()  # built-ins first: a submission can never take a built-in method's name
     try:

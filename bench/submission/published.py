@@ -1,10 +1,10 @@
 """The published leaderboard's records: the built-in results plus every merged submission.
 
 ``RESULTS/standard`` holds the built-in methods' records; ``RESULTS/submissions/<name>/`` a merged
-bundle each (:mod:`xaibench.submission.bundle`, verbatim). A submitted record's ``code_sha256`` also hashes the submitted source, so
-that its key changes with it; for the leaderboard, where records are compared only under one code
-identity (:mod:`xaibench.recordset`), it is shown under the value code it ran with
-(``harness_sha256``, checked by :mod:`xaibench.submission.verify`) and keeps its own as
+bundle each (:mod:`xaibench.submission.bundle`, verbatim). A submitted record's ``code_sha256`` also
+hashes the submitted source, so that its key changes with it; for the leaderboard, where records are
+compared only under one code identity (:mod:`xaibench.recordset`), it is shown under the value code
+it ran with (``harness_sha256``, checked by :mod:`xaibench.submission.verify`) and keeps its own as
 ``method_code_sha256``.
 """
 
@@ -21,6 +21,7 @@ from ..records import dumps
 from ..store import RECORDS, latest_per_key, read_records
 from .bundle import BUNDLE
 from .canonical import SUBMISSIONS, standard_dir
+
 
 def board_view(records: Iterable[Mapping[str, Any]], harness_sha256: str) -> list[dict[str, Any]]:
     """Submitted records as the leaderboard compares them (see the module docstring)."""

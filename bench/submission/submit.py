@@ -143,4 +143,4 @@ def _default_out(label: str) -> Path:
     return DEFAULT_BUNDLES / f"{label}-{stamp}"
 
 
-__all__ = ["MethodSource", "Submission", "submit", "rank_against"]
+__all__ = ["MethodSource", "Submission", "rank_against", "submit"]

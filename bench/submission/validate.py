@@ -107,8 +107,8 @@ class Report:
         lines = [f"Validating {self.spec}"]
         if self.method:
             m = self.method
-            lines.append(f"  method {m['name']!r}: {m['family']}, {'stochastic' if m['stochastic'] else 'deterministic'}"
-                         f", parameters {m['params'] or '{}'}")
+            kind = "stochastic" if m["stochastic"] else "deterministic"
+            lines.append(f"  method {m['name']!r}: {m['family']}, {kind}, parameters {m['params'] or '{}'}")
         if self.sandbox:
             memory = self.sandbox.get("memory_mb")
             lines.append(f"  sandbox: memory limit {f'{memory} MB' if memory else 'none'}; writes confined to a "

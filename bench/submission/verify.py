@@ -96,7 +96,8 @@ def verify(folder: str | Path, canon: Canon) -> Verified:
 # -- 1. names and files ---------------------------------------------------------------------------
 def _bundle_json(folder: Path) -> dict[str, Any]:
     if folder.is_symlink() or not folder.is_dir():
-        raise BundleError(f"{folder} is not a bundle folder (a folder made by `xaibench submit FILE.py:Class`, not a link)")
+        raise BundleError(f"{folder} is not a bundle folder (a folder made by `xaibench submit FILE.py:Class`, "
+                          "not a link)")
     path = folder / BUNDLE
     info = _regular(path, folder)
     if info.st_size > MAX_BUNDLE_JSON:
@@ -182,8 +183,8 @@ def _records(folder: Path, bundle: dict[str, Any], files: dict[str, Path]) -> li
     keys = {r["key"] for r in records}
     missing, extra = sorted(set(listed) - keys), sorted(keys - set(listed))
     if missing or extra:
-        raise BundleError(f"{folder}: the records do not match {BUNDLE} ({len(missing)} listed but absent, {len(extra)} "
-                          f"present but not listed); the bundle is refused")
+        raise BundleError(f"{folder}: the records do not match {BUNDLE} ({len(missing)} listed but absent, "
+                          f"{len(extra)} present but not listed); the bundle is refused")
     for record in records:
         if record_hash(record) != listed[record["key"]]:
             raise BundleError(f"{folder}: record {record['key'][:12]} ({record.get('task')} × {record.get('metric')} "
@@ -197,7 +198,7 @@ def _self_consistent(bundle: dict[str, Any], records: list[dict[str, Any]], sour
     code.update(source.read_bytes())
     expected_code = code.hexdigest()
     for record in records:
-        where = f"record {record['key'][:12]} ({record.get('task')} × {record.get('metric')} × seed {record.get('seed')})"
+        where = _where(record)
         try:
             key = record_key(record)
         except KeyError as exc:
@@ -234,8 +235,7 @@ def _summaries(records: list[dict[str, Any]]) -> None:
             for field, expected in (("value", value[i]), ("stderr", stderr[i]), ("ci_low", low[i]),
                                     ("ci_high", high[i]), ("n", n[i])):
                 if not _same(r.get(field), expected):
-                    raise BundleError(f"record {r['key'][:12]} ({r.get('task')} × {r.get('metric')} × seed "
-                                      f"{r.get('seed')}): its {field} ({r.get(field)}) is not what its per-instance "
+                    raise BundleError(f"{_where(r)}: its {field} ({r.get(field)}) is not what its per-instance "
                                       f"values give ({expected:.6g}); the record was edited")
 
 
@@ -325,9 +325,9 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     if not isinstance(text, str) or hashlib.sha256(text.encode()).hexdigest() != wanted["sha256"]:
         raise BundleError("manifest.json's suite text is not the canonical suite's (its SHA-256 differs)")
     if bundle.get("partial"):
-        raise BundleError("the bundle is partial (made with `xaibench submit FILE.py:Class --tasks ...`, or interrupted): "
-                          "publish takes complete bundles only; run `xaibench submit FILE.py:Class` on the whole suite "
-                          "(or resume it with --resume --out BUNDLE)")
+        raise BundleError("the bundle is partial (made with `xaibench submit FILE.py:Class --tasks ...`, or "
+                          "interrupted): publish takes complete bundles only; run `xaibench submit FILE.py:Class` "
+                          "on the whole suite (or resume it with --resume --out BUNDLE)")
     plans = [manifest.get("plan")] + [r.get("plan") for r in manifest.get("resumed") or [] if isinstance(r, dict)]
     for plan in [p for p in plans if p] + [bundle["plan"]]:
         for field in PLAN_FIELDS:
@@ -338,7 +338,7 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     metrics = {m["label"]: m for m in canon.plan["metrics"]}
     tasks, seeds = set(canon.plan["tasks"]), set(canon.plan["seeds"])
     for r in records:
-        where = f"record {r['key'][:12]} ({r.get('task')} × {r.get('metric')} × seed {r.get('seed')})"
+        where = _where(r)
         metric = metrics.get(r.get("metric"))
         if metric is None or r.get("task") not in tasks or r.get("seed") not in seeds:
             raise BundleError(f"{where} is not a result the canonical suite plans")
@@ -348,7 +348,8 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
                               f"not the canonical {metric['name']} {metric['params']}: non-canonical parameters")
         for field, key in RECORD_SETTINGS.items():
             if r.get(field) != canon.suite.get(key):
-                raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical {canon.suite.get(key)!r}")
+                raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical "
+                                  f"{canon.suite.get(key)!r}")
         for field, key in (("n_instances_requested", "n_instances"), ("n_background", "n_background"),
                            ("model_seed", "model_seed")):
             if r.get(field) != canon.plan.get(key):
@@ -359,13 +360,19 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
     if missing:
         t, m, s = missing[0]
         raise BundleError(f"the bundle is incomplete: {len(missing)} planned result(s) have no record (e.g. {t} × {m} "
-                          f"× seed {s}); resume the submission with `xaibench submit FILE.py:Class --resume --out BUNDLE`")
+                          f"× seed {s}); resume the submission with "
+                          "`xaibench submit FILE.py:Class --resume --out BUNDLE`")
     if canon.harness_sha256 is not None and bundle["harness_sha256"] != canon.harness_sha256:
         raise BundleError(f"the bundle ran value code {bundle['harness_sha256'][:12]}..., the published results "
                           f"{canon.harness_sha256[:12]}...: their numbers are not comparable. Install the xaibench "
                           "version of the published results and submit again")
     if bundle["name"] in canon.taken or bundle["method"].get("name") in canon.taken:
         raise BundleError(f"the name {bundle['name']!r} is a built-in method's; submit again with --name NAME")
+
+
+def _where(record: Mapping[str, Any]) -> str:
+    return (f"record {record['key'][:12]} ({record.get('task')} × {record.get('metric')} × seed "
+            f"{record.get('seed')})")
 
 
 def _short(value: Any) -> str:

@@ -4,7 +4,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from submission import helpers
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 
 def _pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from xaibench.attributions import load, read_index
-from xaibench.metric import get_metric
 from xaibench.method import get_method
+from xaibench.metric import get_metric
 from xaibench.testing import mlp_task
 
 SUITE = """

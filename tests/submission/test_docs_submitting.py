@@ -18,7 +18,7 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "SUBMITTING.md"
 
 
 def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(rf"```{language}\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 def _command(name: str) -> list[str]:
@@ -57,7 +57,8 @@ def test_a_method_written_from_the_guide_is_validated_submitted_and_published(tm
     finally:
         methods.remove("gradient_x_delta")
     board = (results / "LEADERBOARD.md").read_text()
-    assert re.search(r"^\| gradient_x_delta +\| +\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", board, flags=re.M), board[:2000]
+    row = r"^\| gradient_x_delta +\| +\d\.\d\d \[\d\.\d\d, \d\.\d\d\]"
+    assert re.search(row, board, flags=re.MULTILINE), board[:2000]
     site = (results / "site" / "index.html").read_text()
     assert "<tr><td>gradient_x_delta</td>" in site
 

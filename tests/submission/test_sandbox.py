@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -50,7 +49,8 @@ def test_submitted_code_cannot_write_outside_and_the_refusal_is_recorded(confine
     target = tmp_path / "escaped.txt"
     outcome = worker.call(jobs.WriteFile(str(target)), 60)
     assert outcome.startswith("refused: [Errno 13] xaibench sandbox") and not target.exists()
-    assert worker.call(jobs.Where(), 60)["violations"][-1] == f"tried to write outside its scratch folder (open {target})"
+    last = worker.call(jobs.Where(), 60)["violations"][-1]
+    assert last == f"tried to write outside its scratch folder (open {target})"
 
 
 def test_submitted_code_cannot_write_in_the_cache_but_the_harness_can(confined):

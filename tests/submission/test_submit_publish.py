@@ -190,7 +190,7 @@ def test_a_partial_bundle_is_refused_and_its_ranks_cover_its_tasks(results, tmp_
         methods.remove("partial_one")
     assert done.bundle["partial"] and done.bundle["coverage"]["planned"] == 4
     assert done.ranks[1].startswith("  faithfulness (1 task): mean rank")
-    refused(done.directory, results, r"the bundle is partial \(made with `xaibench submit FILE.py:Class --tasks \.\.\.`")
+    refused(done.directory, results, r"the bundle is partial \(made with `xaibench submit FILE.py:Class --tasks")
 
 
 def test_a_bundle_missing_records_is_refused_even_if_it_claims_to_be_complete(results, good_bundle):

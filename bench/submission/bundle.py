@@ -9,7 +9,7 @@ A bundle is the submission's run folder (``manifest.json``, ``records.jsonl``, s
     {"format": "xaibench-bundle", "format_version": 1,
      "name": "my_method",                         # the leaderboard row
      "method": {"name", "class", "family", "stochastic", "description", "params",
-                "source": "method.py", "source_sha256"},
+                "source": "method.py", "source_sha256", "source_text"},
      "suite": {"name", "version", "sha256"},      # the suite the records were run with
      "plan": {...},                               # the run's plan (tasks, metrics, seeds, sizes)
      "partial": false, "coverage": {"planned": n, "recorded": n, "missing": [...]},
@@ -90,7 +90,8 @@ def write_bundle(directory: str | Path, *, name: str, source_path: str | Path, m
     suite = manifest.get("suite") or {}
     bundle = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
-        "method": {**method, "source": SOURCE, "source_sha256": files[SOURCE]},
+        "method": {**method, "source": SOURCE, "source_sha256": files[SOURCE],
+                   "source_text": (folder / SOURCE).read_text(encoding="utf-8")},
         "suite": {k: suite.get(k) for k in ("name", "version", "sha256")},
         "plan": {k: v for k, v in plan.items() if k != "methods"},
         "partial": bool(partial or covered["recorded"] < covered["planned"]), "coverage": covered,

@@ -249,12 +249,14 @@ def _same(recorded: Any, expected: float) -> bool:
 def _source(bundle: dict[str, Any], source: Path) -> None:
     """The method's declared name and parameters are the class's literal defaults in ``method.py``."""
     method = bundle["method"]
-    if method.get("source_sha256") != sha256_file(source):
-        raise BundleError("method.py is not the source the bundle's method names (source_sha256 differs)")
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (SyntaxError, UnicodeDecodeError) as exc:
+        text = source.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"method.py cannot be parsed ({exc})") from None
+    if method.get("source_sha256") != sha256_file(source) or method.get("source_text") != text:
+        raise BundleError("method.py is not the source the bundle's manifest holds (source_sha256 or source_text "
+                          "differs)")
     classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == method.get("class")]
     if len(classes) != 1:
         raise BundleError(f"method.py defines no single class {method.get('class')!r}")

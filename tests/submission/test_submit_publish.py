@@ -32,7 +32,7 @@ def reseal(bundle: Path, *, records=None, manifest=None, source: str | None = No
         code.update(source.encode())
         for r in lines:
             r["code_sha256"] = code.hexdigest()
-        data["method"]["source_sha256"] = sha256_file(bundle / "method.py")
+        data["method"].update(source_sha256=sha256_file(bundle / "method.py"), source_text=source)
     if records is not None:
         lines = records(lines)
     for r in lines:
@@ -65,6 +65,7 @@ def test_submit_writes_a_complete_bundle_bound_to_its_source(tmp_path_factory):
     assert data["name"] == NAME and not data["partial"]
     assert data["coverage"] == {"planned": 12, "recorded": 12, "missing": []}  # 3 tasks × (2 metrics + 2 cost)
     assert data["method"]["params"] == {"scale": 2.0} and data["method"]["family"] == "gradient"
+    assert data["method"]["source_text"] == (folder / "method.py").read_text()
     assert data["suite"]["name"] == "tiny" and data["harness_sha256"] == _package_sha256()
     for name, digest in data["files"].items():
         assert sha256_file(folder / name) == digest

@@ -1,4 +1,5 @@
-"""``xaibench`` command line: ``list``, ``run``, ``leaderboard``, ``validate``, ``submit``, ``publish``.
+"""``xaibench`` command line: ``list``, ``run``, ``leaderboard``, ``throughput``, ``validate``, ``submit``,
+``publish``.
 
 Importing this module and ``xaibench --help`` import neither torch nor the plugins; each
 command imports what it needs. Each command is one function that adds its parser
@@ -88,6 +89,34 @@ def _add_leaderboard(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) made by `xaibench run`")
     p.add_argument("--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
     p.add_argument("--output", help="write to this file instead of stdout")
+
+
+def _add_throughput(sub) -> None:
+    p = sub.add_parser("throughput", help="explanations per second over batch sizes, against each method's floor",
+                       description="Sweep the batch size per (method, task) on one device: explanations per second, "
+                                   "peak memory, the best batch size and the ratio to the method's floor (its bare "
+                                   "forward/backward passes), medians over repeats. Methods and their parameters "
+                                   "come from --suite.",
+                       epilog="Example: xaibench throughput --methods integrated_gradients,smoothgrad,kernel_shap "
+                              "--tasks mnist_5k/cnn/logit,mnist_5k/vae/neg_elbo --device cuda "
+                              "--output results/speed/throughput-cuda.md")
+    p.add_argument("--suite", default="standard", help="suite the methods and tasks come from (default: standard)")
+    p.add_argument("--methods", help="comma-separated method labels or names (default: the suite's)")
+    p.add_argument("--tasks", help="comma-separated dataset[/model[/target]] patterns (default: the suite's)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--batch-sizes", help="comma-separated increasing instance counts per call "
+                                         "(default: 1,4,16,64 on cpu; 1,4,16,64,256,1024 on cuda)")
+    p.add_argument("--repeats", type=int, default=5, help="most timed rounds per batch size (default: 5)")
+    p.add_argument("--budget", type=float, default=10.0,
+                   help="stop timing a batch size after the round that reaches this many seconds (default: 10)")
+    p.add_argument("--max-call", type=float, default=60.0,
+                   help="do not run a batch size expected to take longer a call (default: 60)")
+    p.add_argument("--clock", default="wall", choices=("wall", "process"),
+                   help="wall seconds (default), or CPU seconds of the process: steadier on a shared CPU")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--note", default="", help="a line for the table's header (e.g. that the machine was shared)")
+    p.add_argument("--output", help="write the Markdown table to this file (default: stdout only)")
+    p.add_argument("--json", help="also write the measurements as JSON to this file")
 
 
 def _add_validate(sub) -> None:
@@ -264,17 +293,38 @@ def _check_records_source(source: str) -> None:
         raise ResultsError(f"{source} holds no records; give a run folder made by `xaibench run` or its records.jsonl")
 
 
+def _throughput(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from .errors import InvalidParameterError  # noqa: PLC0415
+    from .store import atomic_write  # noqa: PLC0415
+    from .throughput import run_throughput  # noqa: PLC0415
+
+    try:
+        sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()] if args.batch_sizes else None
+    except ValueError:
+        raise InvalidParameterError(f"--batch-sizes {args.batch_sizes!r}: expected comma-separated integers, "
+                                    "e.g. --batch-sizes 1,4,16,64") from None
+    sweep = run_throughput(suite=args.suite, methods=args.methods, tasks=args.tasks, device=args.device,
+                           batch_sizes=sizes, repeats=args.repeats, budget_s=args.budget, max_call_s=args.max_call,
+                           clock=args.clock, threads=args.threads, note=args.note)
+    text = sweep.markdown()
+    print(text)
+    if args.output:
+        atomic_write(args.output, text)
+    if args.json:
+        atomic_write(args.json, json.dumps(sweep.to_json(), indent=1) + "\n")
+    return 0
+
+
 def _limits(args: argparse.Namespace) -> dict:
+    from .api import _names  # noqa: PLC0415 - the API's reading of comma-separated selections
     from .submission.sandbox import DEFAULT_MEMORY_MB  # noqa: PLC0415
     from .submission.validate import DEFAULT_TIMEOUT  # noqa: PLC0415
 
     memory = DEFAULT_MEMORY_MB if args.memory_limit is None else (args.memory_limit or None)
-    return {"suite": args.suite, "results": args.results, "tasks": _names_arg(args.tasks), "device": args.device,
+    return {"suite": args.suite, "results": args.results, "tasks": _names(args.tasks), "device": args.device,
             "memory_mb": memory, "timeout": args.timeout or DEFAULT_TIMEOUT}
-
-
-def _names_arg(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -353,6 +403,7 @@ COMMANDS: dict[str, tuple[Callable, Callable[[argparse.Namespace], int]]] = {
     "list": (_add_list, _list),
     "run": (_add_run, _run),
     "leaderboard": (_add_leaderboard, _leaderboard),
+    "throughput": (_add_throughput, _throughput),
     "validate": (_add_validate, _validate),
     "submit": (_add_submit, _submit),
     "publish": (_add_publish, _publish),

@@ -32,24 +32,33 @@ from . import plots
 from .data import Saved, curves, params_text, provenance, run_folders, saved_attributions
 
 GALLERY_INSTANCES = 6
+MARKER = ".xaibench-site"
+"""A file in every built site: a folder without it is never replaced."""
 FAITHFULNESS = "faithfulness"
 SPEED_COLUMN = "explanations_per_second"
 
 
 def build_site(results: str | Path, out: str | Path, *, board: Board | None = None,
                guide: str | Path | None = None) -> Path:
-    """Write the site for ``results`` into ``out`` (replacing an earlier build); returns ``index.html``.
+    """Write the site for ``results`` into ``out`` (replacing an earlier build, never another folder:
+    a non-empty ``out`` without the :data:`MARKER` file is refused); returns ``index.html``.
 
     ``board``: the leaderboard already computed from all published records (else computed here);
     ``guide``: the Markdown of the how-to-submit page (default: ``docs/SUBMITTING.md`` beside ``results``).
     """
     results, out = Path(results), Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        from ..errors import ResultsError  # noqa: PLC0415
+
+        raise ResultsError(f"--site {out} exists and is not a site made by xaibench (no {MARKER} in it); it is left "
+                           "alone: choose a new or empty folder")
     if board is None:
         board = _board(results)
     folders = run_folders(results)
     staging = out.parent / f".{out.name}.building"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    (staging / MARKER).write_text("made by xaibench publish; the whole folder is replaced at the next build\n")
     try:
         env = _environment()
         rows = [(m, t.method_keys.get(m)) for t in board.tables for m in t.methods]

@@ -101,6 +101,20 @@ def test_names_from_bundles_are_escaped(tmp_path, published):
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 
+def test_a_folder_that_is_not_a_site_is_never_replaced(tmp_path, published):
+    from xaibench.errors import ResultsError
+    from xaibench.site.build import build_site
+
+    results, _ = published
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(ResultsError, match="is not a site made by xaibench"):
+        build_site(results, tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+    build_site(results, tmp_path / "site")
+    assert (build_site(results, tmp_path / "site")).is_file()  # its own earlier build is replaced
+
+
 def test_pareto_front_by_hand():
     """Faster is better, a lower rank is better: c is dominated by a (as fast, better ranked), d by b."""
     speed = np.array([10.0, 100.0, 10.0, 50.0, 1000.0])

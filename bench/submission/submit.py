@@ -7,6 +7,8 @@
    every cell has the suite's time limit, the worker has the memory limit, and writes outside a
    scratch folder are refused. Attributions of the first instances are saved for the gallery.
    The run folder is the bundle's folder; an interrupted submission continues with ``resume``.
+   Once validation has passed, this process imports the file too (the runner builds its cells
+   from the class and registers it); the method itself runs only in the worker.
 3. The bundle (:mod:`xaibench.submission.bundle`) is completed: the source and ``bundle.json``.
    ``tasks`` (a slice of the suite) makes a *partial* bundle: a quick first look, which
    ``publish`` refuses for the main board.

@@ -16,6 +16,7 @@ canonical suite — one per data kind unless ``tasks`` says which — it checks,
 6. **deterministic as declared**: a method with ``stochastic = False`` ignores the seed;
 7. **time budget**: one cell of the canonical suite (explanation and every metric) on the same
    instances, projected linearly to the suite's instance count, fits the suite's ``cell_timeout``;
+   and every metric of that cell scores it without an error (re-explaining perturbed inputs too);
 
 and throughout, that the method neither hangs (each check has ``timeout`` seconds), nor exits the
 process, nor writes outside its scratch folder or starts processes. Every failure says what
@@ -259,6 +260,9 @@ def _time_budget(report: Report, worker, source, ref, context, plan, timeout: fl
     detail = (f"one cell of the suite ({len(plan.metrics)} metrics) took {result['seconds']:.2f} s on {result['n']} "
               f"instances: about {projected:.0f} s for its {n_suite}, of the {budget:g} s a cell may take")
     report.add("time budget", "ok" if projected <= budget else "failed", detail, FIX["time"], task)
+    if result["errors"]:
+        report.add("every metric scores it", "failed", f"{len(result['errors'])} metric(s) failed on its "
+                   f"attributions, e.g. {result['errors'][0]}", FIX["raise"], task)
     _refusals(report, result, task)
     return True
 

@@ -24,7 +24,12 @@ BAD = {
     "Shapeless": "def explain(self, task, x, *, seed=0):\n    return x.sum(1)",
     "Infinite": "def explain(self, task, x, *, seed=0):\n    return x / 0.0",
     "Editor": "def explain(self, task, x, *, seed=0):\n    x.mul_(2)\n    return x.clone()",
+    "Picky": "def explain(self, task, x, *, seed=0):\n"
+             "    if not (x[:, None] == task.inputs[None]).flatten(2).all(-1).any(-1).all():\n"
+             "        raise ValueError('only the test instances themselves, please')\n    return x.clone()",
 }
+STABLE_SUITE = TINY_SUITE.replace('metrics = ["deletion_auc", "insertion_auc"]',
+                                  'metrics = ["deletion_auc", { name = "max_sensitivity", params = { n_samples = 2 } }]')
 
 
 def _class(cls: str) -> str:
@@ -37,7 +42,7 @@ def _class(cls: str) -> str:
 def bad(tmp_path_factory):
     """Every misbehaving method in one file, and one confined worker (3 GiB) validating them in turn."""
     folder = tmp_path_factory.mktemp("bad")
-    suite = write(folder, "tiny.toml", TINY_SUITE)
+    suite = write(folder, "tiny.toml", STABLE_SUITE)  # max_sensitivity explains perturbed instances
     text = HEADER + "".join(_class(c) for c in BAD)
     path = write(folder, "bad_methods.py", text.replace("__ESCAPE__", str(folder / "escaped.txt")))
     with confined_worker(parse_spec(f"{path}:Hangs"), memory_mb=3072) as worker:
@@ -114,6 +119,8 @@ def test_a_method_past_the_memory_limit_is_reported(bad):
     ("Shapeless", ["shape and dtype kept"], "(4,) float32 on cpu, but the inputs are (4, 30)"),
     ("Infinite", ["finite values"], "NaN or infinite values for instance(s) [0, 1, 2, 3]"),
     ("Editor", ["inputs left unchanged"], "explain modified x in place"),
+    ("Picky", ["every metric scores it"], "1 metric(s) failed on its attributions, e.g. max_sensitivity: "
+                                          "ValueError: only the test instances themselves, please"),
 ])
 def test_contract_breaches_are_named(bad, cls, failed, words):
     report = bad(cls)

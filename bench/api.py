@@ -44,6 +44,7 @@ def run(
     threads: int | None = None,
     address: str | None = None,
     progress: bool = True,
+    save_attributions: int = 0,
 ) -> "pd.DataFrame":
     """Run a suite (built-in name or TOML path; default ``"quick"``) and return its records as a DataFrame.
 
@@ -69,6 +70,8 @@ def run(
         threads: torch CPU threads per worker (local default: CPUs // workers; Ray default 1,
             reserved per worker); records are bit-identical between runs with the same value.
         address: the Ray cluster's address (``"HOST:6379"``, ``"auto"``); default: Ray's choice.
+        save_attributions: save the attributions of the first that many instances of every cell
+            beside the records (``attributions/``, :mod:`xaibench.attributions`); 0: none.
     """
     from .runner import run_plan  # noqa: PLC0415
 
@@ -76,7 +79,7 @@ def run(
                      n_instances=n_instances, cell_timeout=cell_timeout, resume=resume)
     result = run_plan(plan, out or default_out(plan.suite.name), device=device, resume=resume, retrain=retrain,
                       backend=backend, isolation=isolation, workers=workers, threads=threads, address=address,
-                      progress=progress)
+                      progress=progress, save_attributions=save_attributions)
     frame = records_frame(result.records)
     frame.attrs["run_dir"] = str(result.directory)
     return frame

@@ -1,14 +1,15 @@
-"""``xaibench`` command line: ``list``, ``plan``, ``run``, ``leaderboard``, ``throughput``.
+"""``xaibench`` command line: ``list``, ``plan``, ``run``, ``leaderboard``, ``throughput``, ``validate``,
+``submit``, ``publish``.
 
 Importing this module and ``xaibench --help`` import neither torch nor the plugins; each
 command imports what it needs. Each command is one function that adds its parser
 (``_add_<command>``) and one that runs it (``_<command>``), listed in :data:`COMMANDS`.
 
 Exit status: 0 done; 1 a run in which no cell succeeded (every record an error or skipped, at
-least one error), or a ``leaderboard --check`` that found a rendered file out of date; 2 a user
-error (unknown names, malformed suites or records, bad options, a run folder in use), with one
-message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated (SIGTERM), both with every
-record written so far kept and the command that resumes the run.
+least one error), a ``leaderboard --check`` that found a rendered file out of date, or a method
+that failed validation; 2 a user error (unknown names, malformed suites or records, bad options, a
+run folder in use), with one message and no traceback; 130 interrupted (Ctrl-C) and 143 terminated
+(SIGTERM), both with every record written so far kept and the command that resumes the run.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def _add_run(sub) -> None:
                    help="process (default): each cell in a worker process, with a time limit and crashes contained; "
                         "none: in this process, for debugging")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
+    p.add_argument("--save-attributions", type=int, nargs="?", const=8, default=0, metavar="N",
+                   help="save the attributions of the first N instances of every cell (default N: 8) in "
+                        "RUN_DIR/attributions/ (.npz), for the site's heat-map gallery")
 
 
 def _add_plan(sub) -> None:
@@ -167,6 +171,57 @@ def _add_throughput(sub) -> None:
     p.add_argument("--json", help="also write the measurements as JSON to this file")
 
 
+def _add_validate(sub) -> None:
+    p = sub.add_parser("validate", help="check a third-party method against the method contract",
+                       description="Run the contract checks on FILE.py:Class in a confined worker process (time, "
+                                   "memory and file-system limits): shape and dtype kept, finite values, same seed "
+                                   "same result, batch equals one by one, time budget; say what failed and how to "
+                                   "fix it. See docs/SUBMITTING.md.")
+    p.add_argument("method", metavar="FILE.py:Class", help="the file and the class of the method")
+    _submission_options(p)
+    p.add_argument("--n-instances", type=int, default=4, help="instances per check (default: 4)")
+
+
+def _add_submit(sub) -> None:
+    p = sub.add_parser("submit", help="validate a method, run the canonical suite on it, write a result bundle",
+                       description="Validate FILE.py:Class, run the canonical standard suite on it in a confined "
+                                   "worker, write a bundle (records, source, hashes) and print its ranks against "
+                                   "every published method. See docs/SUBMITTING.md.")
+    p.add_argument("method", metavar="FILE.py:Class", help="the file and the class of the method")
+    p.add_argument("--name", help="the leaderboard row name (default: the method's name)")
+    p.add_argument("--out", help="bundle folder (default: bundles/<name>-<UTC time>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted submission in --out")
+    p.add_argument("--save-attributions", type=int, default=8, metavar="N",
+                   help="attributions saved per cell for the site's gallery (default: 8; 0: none)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _submission_options(p)
+
+
+def _submission_options(p) -> None:
+    p.add_argument("--tasks", help="comma-separated dataset[/model[/target]] patterns of the suite's tasks "
+                                   "(submit: a partial bundle, for a first look; publish refuses it)")
+    p.add_argument("--results", help="published results folder (default: results); its standard/ suite is "
+                                     "the canonical one, its records what ranks compare against")
+    p.add_argument("--suite", help="another suite than the canonical one (development only: publish refuses it)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--memory-limit", type=int, default=None, metavar="MB",
+                   help="address-space limit of the worker in MiB (default: 8192; 0: none; none on cuda)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds each validation check may take before the method counts as hung (default: 120)")
+
+
+def _add_publish(sub) -> None:
+    p = sub.add_parser("publish", help="verify result bundles, merge them into results/, render leaderboard and site",
+                       description="Verify each bundle (hashes, canonical suite and parameters, complete coverage), "
+                                   "merge it into RESULTS/submissions/, and regenerate RESULTS/LEADERBOARD.* and the "
+                                   "static site. Submitted code is never imported or run.")
+    p.add_argument("bundles", nargs="*", metavar="BUNDLE",
+                   help="bundle folders made by `xaibench submit FILE.py:Class`")
+    p.add_argument("--results", help="results folder (default: results)")
+    p.add_argument("--site", help="where to write the static site (default: RESULTS/site)")
+    p.add_argument("--replace", action="store_true", help="replace a published submission of the same name")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
@@ -243,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
 
     result = run_plan(plan, args.out, device=args.device, resume=args.resume, retrain=args.retrain,
                       backend=args.backend, isolation=args.isolation, workers=args.workers, threads=args.threads,
-                      address=args.address, progress=not args.quiet)
+                      address=args.address, progress=not args.quiet, save_attributions=max(0, args.save_attributions))
     if not args.quiet:
         print(result.leaderboard_path.read_text(encoding="utf-8"))
     counts = result.statuses()
@@ -396,6 +451,48 @@ def _throughput(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits(args: argparse.Namespace) -> dict:
+    from .api import _names  # noqa: PLC0415 - the API's reading of comma-separated selections
+    from .submission.sandbox import DEFAULT_MEMORY_MB  # noqa: PLC0415
+    from .submission.validate import DEFAULT_TIMEOUT  # noqa: PLC0415
+
+    memory = DEFAULT_MEMORY_MB if args.memory_limit is None else (args.memory_limit or None)
+    return {"suite": args.suite, "results": args.results, "tasks": _names(args.tasks), "device": args.device,
+            "memory_mb": memory, "timeout": args.timeout or DEFAULT_TIMEOUT}
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .submission.validate import validate  # noqa: PLC0415
+
+    report = validate(args.method, n_instances=args.n_instances, **_limits(args))
+    print(report.render())
+    return 0 if report.passed else EXIT_ALL_FAILED
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from .submission.submit import submit  # noqa: PLC0415
+
+    done = submit(args.method, name=args.name, out=args.out, resume=args.resume, progress=not args.quiet,
+                  save_attributions=max(0, args.save_attributions), **_limits(args))
+    bundle = done.bundle
+    print(done.report.render())
+    print("\n".join(done.ranks))
+    kind = "PARTIAL bundle (publish refuses it for the main board)" if bundle["partial"] else "bundle"
+    covered = bundle["coverage"]
+    print(f"xaibench: {kind} in {done.directory}: {covered['recorded']}/{covered['planned']} planned results, "
+          f"{len(bundle['records'])} records; publish it with `xaibench publish {done.directory}`", file=sys.stderr)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from .submission.publish import publish  # noqa: PLC0415
+
+    outcome = publish(args.bundles, results=args.results, site=args.site, replace=args.replace)
+    for line in outcome.lines:
+        print(line)
+    return 0 if not outcome.refused else EXIT_USER_ERROR
+
+
 def _list(args: argparse.Namespace) -> int:
     kinds = [args.kind] if args.kind else list(KINDS)
     for i, kind in enumerate(kinds):
@@ -442,6 +539,9 @@ COMMANDS: dict[str, tuple[Callable, Callable[[argparse.Namespace], int]]] = {
     "run": (_add_run, _run),
     "leaderboard": (_add_leaderboard, _leaderboard),
     "throughput": (_add_throughput, _throughput),
+    "validate": (_add_validate, _validate),
+    "submit": (_add_submit, _submit),
+    "publish": (_add_publish, _publish),
 }
 """Command name → (function adding its parser, function running it)."""
 

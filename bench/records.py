@@ -126,7 +126,7 @@ PRESENTATION = (
     "xaibench/across_tasks.py", "xaibench/ranking.py", "xaibench/paired.py", "xaibench/metric_checks.py",
     "xaibench/throughput.py", "xaibench/plan.py", "xaibench/results.py", "xaibench/backends/__init__.py",
     "xaibench/backends/local.py", "xaibench/backends/worker.py", "xaibench/backends/ray.py", "xaibench/perf/*",
-    "xaibench/site/*", "xaibench/submission/*", "xaibench/*/templates/*",
+    "xaibench/site/*", "xaibench/submission/*", "xaibench/*/templates/*", "xaibench/attributions.py",
 )
 """Package files (glob patterns over the names of :func:`_package_files`) that cannot change a
 record's value: orchestration, parsing, storage and presentation. Everything else is value code."""

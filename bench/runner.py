@@ -27,8 +27,9 @@ from typing import Any
 
 import torch
 
-from .backends import get_backend
-from .backends.cell import Cell, RunContext
+from .attributions import AttributionStore, describe_attributions
+from .backends import Backend, get_backend
+from .backends.cell import SAVED_ATTRIBUTIONS, Cell, RunContext
 from .errors import DeviceError
 from .metrics.cost import device_name
 from .store import LEADERBOARD, RunStore, command_line, now, versions
@@ -63,30 +64,39 @@ class RunResult:
 
 
 def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
-             backend: str = "local", isolation: str = "process", workers: int | None = None,
+             backend: str | Backend = "local", isolation: str = "process", workers: int | None = None,
              threads: int | None = None, address: str | None = None, progress: bool = True,
-             warmup: bool = True) -> RunResult:
-    """Execute ``plan`` into the run folder ``out`` (see the module docstring). ``workers``,
-    ``threads`` and ``address`` go to the backend (:mod:`xaibench.backends`) when given."""
-    executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout, workers=workers,
-                           threads=threads, address=address)
+             warmup: bool = True, save_attributions: int = 0) -> RunResult:
+    """Execute ``plan`` into the run folder ``out`` (see the module docstring).
+
+    ``backend``: a backend name, or a :class:`~xaibench.backends.Backend` object (submissions run
+    in a confined one); ``workers``, ``threads`` and ``address`` go to a named backend
+    (:mod:`xaibench.backends`) when given. ``save_attributions``: save the first that many
+    instances' attributions of every cell (:mod:`xaibench.attributions`).
+    """
+    executor = backend if isinstance(backend, Backend) else get_backend(
+        backend, isolation=isolation, cell_timeout=plan.cell_timeout, workers=workers, threads=threads,
+        address=address)
     device = check_device(device, here=executor.runs_here)
     context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
-                         versions=versions(), retrain=retrain, warmup=warmup)
+                         versions=versions(), retrain=retrain, warmup=warmup, save_attributions=save_attributions)
+    name = getattr(executor, "name", str(backend))
     with executor.session(device):  # a cluster is reached before the run folder is made
-        described = {**manifest(plan, context, backend, isolation, here=executor.runs_here), **executor.describe()}
+        described = {**manifest(plan, context, name, isolation, here=executor.runs_here), **executor.describe()}
         with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
             done = store.done
             cells = [Cell(t, m, metrics, s, context) for t, m, metrics, s in plan.cell_specs()]
-            written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
+            written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name,
+                               attributions=AttributionStore(store.directory) if save_attributions else None)
             from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
             store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
     return RunResult(store.directory, written)
 
 
-def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str) -> int:
+def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str,
+             attributions: AttributionStore | None = None) -> int:
     from tqdm.auto import tqdm  # noqa: PLC0415
     from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: PLC0415
 
@@ -98,6 +108,9 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
 
     def on_record(record: dict[str, Any]) -> None:
         nonlocal written
+        saved = record.pop(SAVED_ATTRIBUTIONS, None)
+        if saved is not None and attributions is not None:
+            attributions.write(record, saved)
         store.append(record)
         written += 1
         where = f"{record['task']} × {record['method']} × {record['metric']} (seed {record['seed']})"
@@ -179,6 +192,7 @@ def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "pr
         "backend": backend,
         "isolation": isolation,
         "retrain": context.retrain,
+        **({"attributions": describe_attributions(context.save_attributions)} if context.save_attributions else {}),
         "start_time": now(),
         "command_line": command_line(),
     }

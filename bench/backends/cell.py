@@ -33,6 +33,11 @@ seed before the warm-up, before the timed explanation pass, and before each metr
 never depends on what ran before it (the order of metrics, which cells a resumed run skips) —
 in addition to the seeded draws (:mod:`xaibench.rng`) methods and metrics make themselves.
 
+Saved attributions: with ``RunContext.save_attributions = k`` the first record a cell yields
+carries, under :data:`SAVED_ATTRIBUTIONS`, the first ``k`` instances and their attributions as
+NumPy arrays; the runner takes them out of the record and writes them beside the records
+(:mod:`xaibench.attributions`).
+
 Everything in a :class:`Cell` is picklable (names, frozen dataclasses), so a remote backend can
 ship cells to workers and run :func:`execute_cell` there.
 """
@@ -77,6 +82,8 @@ class RunContext:
     versions: Mapping[str, Any]
     retrain: bool = False
     warmup: bool = True
+    save_attributions: int = 0
+    """Instances per cell whose attributions are saved (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class Cell:
     def name(self) -> str:
         return f"{self.task.name} × {self.method.label} × seed {self.seed}"
 
+
+SAVED_ATTRIBUTIONS = "_attributions"
+"""Field of a cell's first record holding its saved attributions (never written to the records)."""
 
 RESULT_FIELDS = ("status", "error_type", "error", "traceback", "n", "value", "stderr", "ci_low", "ci_high",
                  "interval", "values", "extras", "seconds", "explanations_per_second", "peak_memory_mb",
@@ -144,9 +154,13 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
     guard.watch(attributions=measured.attributions)
     entries = {e.label: e for e in cell.metrics}
     scored = _ScoredViews(task.inputs, measured.attributions)
+    saved = _saved(task, measured.attributions, cell.context.save_attributions)
     with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
         for record in pending:
-            yield _score(record, entries[record["metric"]], task, measured, explain_cpu, cell, guard, scored)
+            result = _score(record, entries[record["metric"]], task, measured, explain_cpu, cell, guard, scored)
+            if saved is not None:
+                result[SAVED_ATTRIBUTIONS], saved = saved, None
+            yield result
 
 
 class _ScoredViews:
@@ -161,6 +175,16 @@ class _ScoredViews:
             inputs, attributions = self._views[self.n]
             self._views[n] = (inputs[:n], attributions[:n])
         return self._views[n]
+
+
+def _saved(task: Task, attributions: torch.Tensor, n: int) -> dict[str, Any] | None:
+    """The first ``n`` instances and their attributions as float32 arrays, with the task's kind and meta."""
+    if n <= 0:
+        return None
+    rows = slice(0, min(n, len(task.inputs)))
+    meta = {k: v for k, v in task.meta.items() if isinstance(v, (str, int, float, bool, list, tuple))}
+    return {"inputs": task.inputs[rows].detach().float().cpu().numpy(),
+            "attributions": attributions[rows].detach().float().cpu().numpy(), "kind": task.kind, "meta": meta}
 
 
 def failure_records(cell: Cell, exc: BaseException, done: Container[str] = frozenset(),

@@ -22,6 +22,10 @@ task, the interpreter and torch start once); it is replaced only after a time li
   classes) are sent by reference (module and class name), so they must be importable — a class
   defined in a notebook cell is not, and such a cell gets an error record saying to use
   ``--isolation none`` (in-process, no time limit).
+* **Confinement.** ``WorkerSetup.initializer``, a picklable callable, runs in the worker before
+  its plugins are installed, on every start (a replaced worker too): submissions use it to set
+  memory and file-system limits (:mod:`xaibench.submission.sandbox`). :meth:`WorkerProcess.call`
+  runs any picklable callable in the worker under a time limit and returns its result.
 
 Reuse: :func:`run_cell` is the whole worker-side job for one cell (messages out through a
 callback), and :func:`apply_setup` the whole set-up (log level, import path, torch threads,
@@ -30,9 +34,9 @@ follows a cell's messages with the same :class:`~xaibench.backends.progress.Cell
 Several workers side by side: :func:`acquire_workers` (``--workers N``).
 
 Messages (tuples over a ``multiprocessing`` pipe): driver → worker ``("setup", WorkerSetup)``,
-``("cell", Cell)``, ``("stop",)``; worker → driver ``("ready", problems)``, ``("log", name,
-level, text)``, ``("pending", records)``, ``("record", record)``, ``("done",)``,
-``("interrupted",)``, ``("failed", text)``.
+``("cell", Cell)``, ``("call", fn)``, ``("stop",)``; worker → driver ``("ready", problems)``,
+``("log", name, level, text)``, ``("pending", records)``, ``("record", record)``, ``("done",)``,
+``("result", value)``, ``("raised", text)``, ``("interrupted",)``, ``("failed", text)``.
 """
 
 from __future__ import annotations
@@ -47,11 +51,12 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import IsolationError, WorkerCrashedError
+from ..errors import CellTimeoutError, IsolationError, WorkerCallError, WorkerCrashedError
 from .cell import Cell, execute_cell, failure_records
 from .progress import CellProgress, relog
 
@@ -75,6 +80,8 @@ class WorkerSetup:
     """torch's CPU threads in the worker (``None``: torch's default, one per core). Values in
     float32 can differ in their last bits between thread counts (torch splits reductions by
     thread), so records are bit-identical between runs with the same threads per worker."""
+    initializer: Callable[[], None] | None = None
+    """Run in the worker before the plugins are installed, at each set-up (so it must be idempotent)."""
 
 
 def runtime_plugins() -> tuple[tuple[str, str, bytes], ...]:
@@ -175,6 +182,12 @@ def serve(conn) -> None:
         if kind == "setup":
             setup: WorkerSetup = message[1]
             done = setup.done
+            if setup.initializer is not None:
+                try:
+                    setup.initializer()
+                except Exception as exc:  # noqa: BLE001 - the driver refuses this worker
+                    emit(("failed", f"{type(exc).__name__}: {exc}"))
+                    continue
             emit(("ready", apply_setup(setup)))
         elif kind == "cell":
             try:
@@ -183,6 +196,16 @@ def serve(conn) -> None:
                 emit(("interrupted",))
                 continue
             emit(("done",))
+        elif kind == "call":
+            try:
+                result = message[1]()
+            except KeyboardInterrupt:
+                emit(("interrupted",))
+                continue
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                emit(("raised", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))))
+                continue
+            emit(("result", result))
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -245,6 +268,9 @@ class WorkerProcess:
                                          "--isolation none to see the error in this process")
             if message[0] == "log":
                 relog(message)
+            elif message[0] == "failed":
+                self._stop()
+                raise IsolationError(f"the worker process could not be set up: {message[1]}")
             elif message[0] == "ready":
                 warn_plugin_problems(message[1])
                 return
@@ -299,6 +325,45 @@ class WorkerProcess:
         process = self._process
         if process is not None and process.poll() is None:
             process.kill()
+
+    def call(self, fn: Callable[[], Any], timeout: float | None) -> Any:
+        """``fn()`` computed in the worker (``fn`` and its result are pickled), within ``timeout`` seconds.
+
+        Raises:
+            CellTimeoutError: ``fn`` ran past ``timeout``; the worker was stopped (the next call starts a new one).
+            WorkerCrashedError: the worker died meanwhile (``os._exit``, ``sys.exit``, a crash, out of memory).
+            WorkerCallError: ``fn`` raised an exception (its traceback is in the message).
+        """
+        assert self._setup is not None, "prepare() first"
+        if not self.alive:
+            self.prepare(self._setup)
+        finished = False
+        try:
+            self._send(("call", fn))
+            deadline = _deadline(timeout)
+            while True:
+                message = self._receive(deadline)
+                if message in (_TIMEOUT, _GONE):
+                    code = self._stop()
+                    finished = True
+                    if message is _TIMEOUT:
+                        raise CellTimeoutError(f"the worker did not finish within {timeout:g} s and was stopped")
+                    raise WorkerCrashedError(f"the worker process died ({_exit_text(code)})")
+                kind = message[0]
+                if kind == "log":
+                    relog(message)
+                elif kind == "result":
+                    finished = True
+                    return message[1]
+                elif kind in ("raised", "failed"):
+                    finished = True
+                    raise WorkerCallError(message[1])
+                elif kind == "interrupted":
+                    finished = True
+                    raise KeyboardInterrupt
+        finally:
+            if not finished:
+                self._stop()
 
     def close(self) -> None:
         """Ask the worker to exit; kill it if it does not."""

@@ -340,7 +340,7 @@ class WorkerProcess:
         finished = False
         try:
             self._send(("call", fn))
-            deadline = _deadline(timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 message = self._receive(deadline)
                 if message in (_TIMEOUT, _GONE):

@@ -118,13 +118,13 @@ def test_a_method_past_the_memory_limit_is_reported(bad):
     ("Sloppy", ["shape and dtype kept", "batch equals one by one", "deterministic as declared"], "float64"),
     ("Shapeless", ["shape and dtype kept"], "(4,) float32 on cpu, but the inputs are (4, 30)"),
     ("Infinite", ["finite values"], "NaN or infinite values for instance(s) [0, 1, 2, 3]"),
-    ("Editor", ["inputs left unchanged"], "explain modified x in place"),
+    ("Editor", ["inputs left unchanged", "every metric scores it"], "explain modified x in place"),  # MutationError
     ("Picky", ["every metric scores it"], "1 metric(s) failed on its attributions, e.g. max_sensitivity: "
                                           "ValueError: only the test instances themselves, please"),
 ])
 def test_contract_breaches_are_named(bad, cls, failed, words):
     report = bad(cls)
-    assert [c.name for c in report.failed] == failed
+    assert [c.name for c in report.failed] == failed, [c.detail for c in report.failed]
     assert words in report.failed[0].detail and report.failed[0].fix
 
 

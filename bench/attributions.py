@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +123,36 @@ def iter_saved(run_dir: str | Path) -> Iterator[tuple[dict[str, Any], np.ndarray
     for entry in read_index(run_dir):
         inputs, attributions, meta = load(run_dir, entry)
         yield entry, inputs, attributions, meta
+
+
+def copy_saved(runs: Iterable[str | Path], out: str | Path) -> int:
+    """Copy the attributions saved in the run folders ``runs`` into the folder ``out`` (a results
+    folder, :func:`xaibench.results.save`), with one index: for a file saved by several runs, the
+    last run's; returns how many files. Each file is checked against the SHA-256 of its index entry
+    (a file that does not match is skipped with a warning); ``out``'s earlier attributions are replaced."""
+    import shutil  # noqa: PLC0415
+
+    chosen: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for run in runs:
+        for entry in read_index(run):
+            source = Path(run) / FOLDER / entry["file"]
+            if hashlib.sha256(source.read_bytes()).hexdigest() != entry.get("sha256"):
+                log.warning("%s does not match its index entry's SHA-256: not copied", source)
+                continue
+            chosen[entry["file"]] = (source, entry)
+    target = Path(out) / FOLDER
+    if target.exists():
+        shutil.rmtree(target)
+    if not chosen:
+        return 0
+    lines = []
+    for relative, (source, entry) in chosen.items():
+        path = target / relative
+        if not path.resolve().is_relative_to(target.resolve()):
+            log.warning("%s: an index entry names a file outside the folder (%r): not copied", source, relative)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path, follow_symlinks=False)
+        lines.append(json.dumps(entry, sort_keys=True))
+    (target / INDEX).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return len(lines)

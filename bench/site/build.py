@@ -82,12 +82,10 @@ def build_site(results: str | Path, out: str | Path, *, board: Board | None = No
 
 
 def _board(results: Path) -> Board:
-    from ..recordset import read  # noqa: PLC0415
-    from ..submission.published import leaderboard_sources  # noqa: PLC0415
-    from ..tables import build_board  # noqa: PLC0415
+    from ..results import build_published_board  # noqa: PLC0415
+    from ..submission.canonical import standard_dir  # noqa: PLC0415
 
-    with leaderboard_sources(results) as sources:
-        return build_board(read(sources))
+    return build_published_board(standard_dir(results))
 
 
 def _environment():

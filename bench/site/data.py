@@ -7,8 +7,8 @@
 * :func:`provenance` — per method row: built-in (family, description, parameters, xaibench
   version) or submitted (the bundle's method, source hash, where its source is).
 
-Sources: ``RESULTS/standard`` (a run folder) and every ``RESULTS/submissions/<name>`` (a merged
-bundle). Nothing here imports submitted code: bundles are read as JSON and ``.npz`` without pickle.
+Sources: ``RESULTS/standard`` (a results folder, :mod:`xaibench.results`, or a run folder) and every
+merged bundle in its submissions folder (``RESULTS/submissions/<name>``). Nothing here imports submitted code: bundles are read as JSON and ``.npz`` without pickle.
 """
 
 from __future__ import annotations
@@ -51,25 +51,27 @@ class Provenance:
 def run_folders(results: Path) -> list[tuple[Path, dict[str, Any] | None]]:
     """The record folders of ``results``: ``(folder, bundle.json or None)``, built-in results first."""
     from ..submission.canonical import standard_dir  # noqa: PLC0415
-    from ..submission.published import read_bundle_json, submission_folders  # noqa: PLC0415
+    from ..submission.published import read_bundle_json, submission_folders, submissions_root  # noqa: PLC0415
 
+    standard = standard_dir(results)
     out: list[tuple[Path, dict[str, Any] | None]] = []
-    if standard_dir(results).is_dir():
-        out.append((standard_dir(results), None))
-    out += [(folder, read_bundle_json(folder)) for folder in submission_folders(results)]
+    if standard.is_dir():
+        out.append((standard, None))
+    out += [(folder, read_bundle_json(folder)) for folder in submission_folders(submissions_root(standard))]
     return out
 
 
 def curves(folders: Iterable[tuple[Path, dict[str, Any] | None]]) -> dict[str, dict[str, dict[str, tuple]]]:
     """task → metric label → method → ``(fractions, mean curve over seeds)``."""
-    from ..store import RECORDS, read_records  # noqa: PLC0415
+    from ..results import iter_records  # noqa: PLC0415
+    from ..submission.published import has_records  # noqa: PLC0415
 
     sums: dict[tuple[str, str, str], list] = {}
     fields = ("task", "method", "metric", "metric_name", "status", "extras")
     for folder, _ in folders:
-        if not (folder / RECORDS).is_file():
+        if not has_records(folder):
             continue
-        for r in read_records(folder / RECORDS, fields):
+        for r in iter_records(folder, fields):
             extras = r.get("extras") or {}
             if r["status"] != "ok" or r["metric_name"] not in CURVE_METRICS or "curve" not in extras:
                 continue

@@ -1,7 +1,8 @@
 """The canonical suite a submission is scored on, and where the published results live.
 
 The leaderboard's built-in results are ``RESULTS/standard`` (default ``results/standard`` in a
-clone of the repository): records with a ``manifest.json`` that holds the suite's text. The
+clone of the repository): a results folder (:mod:`xaibench.results`, or a run folder) whose
+``manifest.json`` holds the suite's text (``suite.text``, ``suite.name``, as the run wrote it). The
 canonical suite is exactly that text — same name, version and SHA-256 — so a submission is run
 with the very settings the built-in methods were (tasks, metric parameters, seeds, instance and
 background counts, shipped weights). Without published results it is the built-in ``standard``
@@ -30,7 +31,9 @@ def standard_dir(results: str | Path | None = None) -> Path:
 
 def standard_manifest(results: str | Path | None = None) -> dict[str, Any] | None:
     """The published standard results' manifest, or ``None`` when there is none."""
-    path = standard_dir(results) / "manifest.json"
+    from ..store import MANIFEST  # noqa: PLC0415
+
+    path = standard_dir(results) / MANIFEST
     if not path.is_file():
         return None
     try:

@@ -1,5 +1,10 @@
 """``xaibench publish BUNDLE...``: verify bundles, merge them into ``results/``, render everything.
 
+``RESULTS/standard`` must be a results folder (:mod:`xaibench.results`, written by
+``xaibench leaderboard RUN_DIR --save RESULTS/standard --render-into RESULTS``): its manifest holds
+the canonical suite and plan, and names where the leaderboard files are rendered and where the
+submissions go (``RESULTS/LEADERBOARD.*``, ``RESULTS/submissions/``).
+
 For each bundle, :func:`xaibench.submission.verify.verify` (which never imports or runs the
 submitted code) against the canon of ``RESULTS/standard`` — its suite and plan, its value code,
 its method names. A refused bundle is reported with its reason and changes nothing. An accepted
@@ -8,9 +13,10 @@ one is copied, file by file and only the files its ``bundle.json`` lists, to
 safe (:func:`~xaibench.submission.verify.safe_relative`) and is checked to lie inside that
 folder; the copy is made in a temporary folder beside it and renamed into place.
 
-Then the leaderboard files are rendered from all published records (built-in and submitted,
-:mod:`xaibench.submission.published`) — ``RESULTS/LEADERBOARD.md``, ``.tex``, ``.csv``,
-``.json`` — and the static site (:func:`xaibench.site.build_site`), by default into ``RESULTS/site``.
+Then the leaderboard files the manifest names are rendered from all published records (built-in
+and submitted, :func:`xaibench.results.render_files` — the very text ``xaibench leaderboard --check
+RESULTS/standard`` expects), and the static site (:func:`xaibench.site.build_site`), by default
+into ``RESULTS/site``.
 """
 
 from __future__ import annotations
@@ -22,12 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BundleError, ResultsError
-from ..store import RECORDS, atomic_write
-from .canonical import DEFAULT_RESULTS, SUBMISSIONS, canonical_plan, standard_dir, standard_manifest
+from .canonical import DEFAULT_RESULTS, canonical_plan, standard_dir
 from .verify import Canon, Verified, safe_relative, verify
-
-LEADERBOARD_FILES = {"markdown": "LEADERBOARD.md", "latex": "LEADERBOARD.tex", "csv": "LEADERBOARD.csv",
-                     "json": "LEADERBOARD.json"}
 
 
 @dataclass
@@ -68,19 +70,15 @@ def publish(bundles: Sequence[str | Path], *, results: str | Path | None = None,
 
 def load_canon(results: Path) -> Canon:
     """The canon of the published results (their suite, plan, value code and method names)."""
-    from ..store import read_records  # noqa: PLC0415
+    from ..results import read_table  # noqa: PLC0415
 
-    manifest = standard_manifest(results)
-    if manifest is None or not (standard_dir(results) / RECORDS).is_file():
-        raise ResultsError(f"{standard_dir(results)} holds no published results (manifest.json and records); publish "
-                           "needs them for the canonical suite: run it in a clone of the repository, or pass "
-                           "--results DIR")
+    standard = standard_dir(results)
+    check_published(standard)
     plan = canonical_plan(None, results=results)
     described = {k: v for k, v in plan.describe().items() if k != "methods"}
-    codes, taken = set(), set()
-    for record in read_records(standard_dir(results) / RECORDS, ("code_sha256", "method", "method_name")):
-        codes.add(record["code_sha256"])
-        taken |= {record["method"], record["method_name"]}
+    table = read_table(standard, ["code_sha256", "method", "method_name"])
+    codes = set(table.column("code_sha256").to_pylist())
+    taken = set(table.column("method").to_pylist()) | set(table.column("method_name").to_pylist())
     from ..registries import methods  # noqa: PLC0415 - built-in and installed methods, not submitted ones
 
     taken |= {n for n, cls in methods.items() if not cls.__module__.startswith("_xaibench_submission_")}
@@ -88,9 +86,30 @@ def load_canon(results: Path) -> Canon:
                  codes.pop() if len(codes) == 1 else None, frozenset(t for t in taken if t))
 
 
+def check_published(standard: Path) -> None:
+    """``standard`` is a results folder whose manifest names its rendered files and its submissions.
+
+    Raises:
+        ResultsError: it is not, saying how to make one.
+    """
+    from ..results import is_results_folder, rendered_paths, submissions_dir  # noqa: PLC0415
+
+    make = (f"make it from the standard suite's run folder with `xaibench leaderboard RUN_DIR --save {standard} "
+            f"--render-into {standard.parent}`, or pass --results DIR")
+    if not is_results_folder(standard):
+        raise ResultsError(f"{standard} is not a results folder (no records.parquet, or no such folder); publish "
+                           f"needs the published built-in results for the canonical suite: {make}")
+    if not rendered_paths(standard) or submissions_dir(standard) is None:
+        raise ResultsError(f"the manifest of {standard} does not name its rendered leaderboard files and its "
+                           f"submissions folder (results.rendered, results.submissions): it was saved by an older "
+                           f"xaibench; {make}")
+
+
 def merge(verified: Verified, results: Path, *, replace: bool) -> Path:
     """Copy the verified bundle's listed files to ``RESULTS/submissions/<name>/`` (module docstring)."""
-    root = (results / SUBMISSIONS).resolve()
+    from ..results import submissions_dir  # noqa: PLC0415
+
+    root = submissions_dir(standard_dir(results))
     root.mkdir(parents=True, exist_ok=True)
     (name,) = safe_relative(verified.name)
     destination = root / name
@@ -116,21 +135,14 @@ def merge(verified: Verified, results: Path, *, replace: bool) -> Path:
 
 
 def render_results(results: Path, *, site: Path | None) -> list[Path]:
-    """Write ``RESULTS/LEADERBOARD.*`` (and the site) from every published record."""
-    from ..recordset import read  # noqa: PLC0415
-    from ..render import render  # noqa: PLC0415
-    from ..tables import build_board  # noqa: PLC0415
-    from .published import leaderboard_sources  # noqa: PLC0415
+    """Render the leaderboard files of ``RESULTS/standard`` (``RESULTS/LEADERBOARD.*``) and the
+    site from every published record."""
+    from .. import results as results_folder  # noqa: PLC0415
 
-    with leaderboard_sources(results) as sources:
-        if not sources:
-            raise ResultsError(f"{results} holds no records to render (no {standard_dir(results)} and no submissions)")
-        board = build_board(read(sources))
-    written = []
-    for fmt, name in LEADERBOARD_FILES.items():
-        text = render(board, fmt)
-        atomic_write(results / name, text if text.endswith("\n") else text + "\n")
-        written.append(results / name)
+    standard = standard_dir(results)
+    check_published(standard)
+    board = results_folder.build_published_board(standard)
+    written = list(results_folder.render_files(standard, board).values())
     if site is not None:
         from ..site import build_site  # noqa: PLC0415
 

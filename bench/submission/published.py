@@ -1,11 +1,16 @@
 """The published leaderboard's records: the built-in results plus every merged submission.
 
-``RESULTS/standard`` holds the built-in methods' records; ``RESULTS/submissions/<name>/`` a merged
-bundle each (:mod:`xaibench.submission.bundle`, verbatim). A submitted record's ``code_sha256`` also
-hashes the submitted source, so that its key changes with it; for the leaderboard, where records are
-compared only under one code identity (:mod:`xaibench.recordset`), it is shown under the value code
-it ran with (``harness_sha256``, checked by :mod:`xaibench.submission.verify`) and keeps its own as
-``method_code_sha256``.
+``RESULTS/standard`` is a results folder (:mod:`xaibench.results`: ``records.parquet`` and
+``manifest.json``, written by ``xaibench leaderboard RUN_DIR --save RESULTS/standard --render-into
+RESULTS``) with the built-in methods' records; its manifest names the folder of submissions
+(``RESULTS/submissions/``), which holds a merged bundle each (:mod:`xaibench.submission.bundle`,
+verbatim). A run folder (``records.jsonl``) is read as well, for ranks and the site; ``publish``
+needs a results folder, whose manifest says where the leaderboard files go.
+
+A submitted record's ``code_sha256`` also hashes the submitted source, so that its key changes
+with it; for the leaderboard, where records are compared only under one code identity
+(:mod:`xaibench.recordset`), it is shown under the value code it ran with (``harness_sha256``,
+checked by :mod:`xaibench.submission.verify`) and keeps its own as ``method_code_sha256``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from ..records import dumps
 from ..store import RECORDS, latest_per_key, read_records
 from .bundle import BUNDLE
-from .canonical import SUBMISSIONS, standard_dir
+from .canonical import SUBMISSIONS
 
 
 def board_view(records: Iterable[Mapping[str, Any]], harness_sha256: str) -> list[dict[str, Any]]:
@@ -28,8 +33,25 @@ def board_view(records: Iterable[Mapping[str, Any]], harness_sha256: str) -> lis
     return [{**r, "code_sha256": harness_sha256, "method_code_sha256": r.get("code_sha256")} for r in records]
 
 
-def submission_folders(results: str | Path) -> list[Path]:
-    root = Path(results) / SUBMISSIONS
+def has_records(folder: str | Path) -> bool:
+    """Does ``folder`` hold records: a results folder (``records.parquet``) or a run folder (``records.jsonl``)?"""
+    from ..results import is_results_folder  # noqa: PLC0415
+
+    return is_results_folder(folder) or (Path(folder) / RECORDS).is_file()
+
+
+def submissions_root(standard: str | Path) -> Path:
+    """Where the submissions on the leaderboard of ``standard`` live: the folder its results
+    manifest names, else ``submissions/`` beside ``standard`` (a run folder, or no manifest entry)."""
+    from ..results import is_results_folder, submissions_dir  # noqa: PLC0415
+
+    named = submissions_dir(standard) if is_results_folder(standard) else None
+    return named if named is not None else Path(standard).resolve().parent / SUBMISSIONS
+
+
+def submission_folders(root: str | Path) -> list[Path]:
+    """The merged bundles in the submissions folder ``root``."""
+    root = Path(root)
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and (p / BUNDLE).is_file())
@@ -47,21 +69,25 @@ def submission_records(folder: Path) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def leaderboard_sources(results: str | Path, extra: Iterable[Mapping[str, Any]] = (),
+def leaderboard_sources(standard: str | Path, extra: Iterable[Mapping[str, Any]] = (),
                         tasks: set[str] | None = None) -> Iterator[list[Path]]:
-    """Paths :func:`xaibench.recordset.read` takes for the whole leaderboard: the built-in results
-    and one temporary records file with every submission's records (and ``extra`` ones);
-    ``tasks``: only the records of these tasks (the built-in ones then go through that file too)."""
-    standard = standard_dir(results) / RECORDS
-    sources = [standard_dir(results)] if standard.is_file() and tasks is None else []
+    """Paths :func:`xaibench.recordset.read` takes for the whole leaderboard of ``standard`` (the
+    built-in records): ``standard`` itself and one temporary records file with the records of every
+    submission in :func:`submissions_root` (and ``extra`` ones); ``tasks``: only the records of these
+    tasks (the built-in ones then go through that file too)."""
+    from ..results import iter_records  # noqa: PLC0415
+
+    standard = Path(standard)
+    present = has_records(standard)
+    sources = [standard] if present and tasks is None else []
     with tempfile.TemporaryDirectory(prefix="xaibench-board-") as tmp:
         path = Path(tmp) / RECORDS
         with open(path, "w", encoding="utf-8") as handle:
-            if standard.is_file() and tasks is not None:
-                for record in read_records(standard):
+            if present and tasks is not None:
+                for record in iter_records(standard):
                     if record.get("task") in tasks:
                         handle.write(dumps(record) + "\n")
-            for folder in submission_folders(results):
+            for folder in submission_folders(submissions_root(standard)):
                 for record in submission_records(folder):
                     if tasks is None or record.get("task") in tasks:
                         handle.write(dumps(record) + "\n")

@@ -12,8 +12,8 @@
 3. The bundle (:mod:`xaibench.submission.bundle`) is completed: the source and ``bundle.json``.
    ``tasks`` (a slice of the suite) makes a *partial* bundle: a quick first look, which
    ``publish`` refuses for the main board.
-4. The method's ranks against every built-in method (``RESULTS/standard``, restricted to the
-   bundle's tasks) and every published submission, with significance groups
+4. The method's ranks against every built-in method (``RESULTS/standard``: a results folder, or a
+   run folder; restricted to the bundle's tasks) and every published submission, with significance groups
    (:mod:`xaibench.submission.ranks`).
 """
 
@@ -106,37 +106,36 @@ def rank_against(folder: Path, bundle: dict[str, Any], results: str | Path | Non
     from ..recordset import read  # noqa: PLC0415
     from ..store import RECORDS, latest_per_key, read_records  # noqa: PLC0415
     from ..tables import build_board  # noqa: PLC0415
-    from .canonical import DEFAULT_RESULTS, standard_dir  # noqa: PLC0415
-    from .published import board_view, leaderboard_sources  # noqa: PLC0415
+    from .canonical import standard_dir  # noqa: PLC0415
+    from .published import board_view, has_records, leaderboard_sources  # noqa: PLC0415
 
-    results = Path(results or DEFAULT_RESULTS)
-    records = board_view(latest_per_key(read_records(folder / RECORDS)), _published_code(results)
-                         or bundle["harness_sha256"])
+    standard = standard_dir(results)
+    published = _published_code(standard)
+    records = board_view(latest_per_key(read_records(folder / RECORDS)), published or bundle["harness_sha256"])
     notes = []
-    if not (standard_dir(results) / RECORDS).is_file():
-        notes.append(f"No published built-in results in {standard_dir(results)}: ranks are against nothing. Run from "
+    if not has_records(standard):
+        notes.append(f"No published built-in results in {standard}: ranks are against nothing. Run from "
                      "a clone of the repository, or pass --results DIR.")
-    elif _published_code(results) not in (None, bundle["harness_sha256"]):
+    elif published not in (None, bundle["harness_sha256"]):
         notes.append("WARNING: the published results were computed by other value code (another xaibench version) "
                      "than this submission; these ranks compare across code versions, and publish will refuse the "
                      "bundle: install the xaibench version the results were made with, and submit again.")
     tasks = set(bundle["plan"].get("tasks", [])) if bundle["partial"] else None
-    with leaderboard_sources(results, extra=records, tasks=tasks) as sources:
+    with leaderboard_sources(standard, extra=records, tasks=tasks) as sources:
         board = build_board(read(sources))
     from .ranks import rank_lines  # noqa: PLC0415
 
     return notes + rank_lines(board, bundle["name"])
 
 
-def _published_code(results: Path) -> str | None:
+def _published_code(standard: Path) -> str | None:
     """The code identity of the published built-in records (``None`` when there are none or several)."""
-    from ..store import RECORDS, read_records  # noqa: PLC0415
-    from .canonical import standard_dir  # noqa: PLC0415
+    from ..results import iter_records  # noqa: PLC0415
+    from .published import has_records  # noqa: PLC0415
 
-    path = standard_dir(results) / RECORDS
-    if not path.is_file():
+    if not has_records(standard):
         return None
-    codes = {r["code_sha256"] for r in read_records(path, ("code_sha256",))}
+    codes = {r["code_sha256"] for r in iter_records(standard, ("code_sha256",))}
     return codes.pop() if len(codes) == 1 else None
 
 

@@ -90,12 +90,12 @@ def test_names_from_bundles_are_escaped(tmp_path, published):
     """A method label carrying markup is shown as text, never run as a script."""
     from xaibench.recordset import read
     from xaibench.site.build import build_site
-    from xaibench.store import read_records
+    from xaibench.results import iter_records
     from xaibench.tables import build_board
 
     results, _ = published
     records = [dict(r, method="<script>alert(1)</script>") if r["method"] == "random" else r
-               for r in read_records(results / "standard" / "records.jsonl")]
+               for r in iter_records(results / "standard")]
     index = build_site(results, tmp_path / "site", board=build_board(read(records)))
     text = _html(index)
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text

@@ -59,15 +59,21 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def published_results(tmp_path_factory) -> Path:
-    """A results folder whose ``standard/`` is the tiny suite run with its built-in methods
-    (attributions of 3 instances saved); built once per session, copied read-only by callers."""
+    """``results/`` as docs/standard_results.py makes it: the tiny suite run with its built-in
+    methods (attributions of 3 instances saved), saved by ``xaibench leaderboard RUN --save
+    results/standard --render-into results`` (records.parquet, manifest.json, attributions/, and
+    results/LEADERBOARD.*); built once per session, copied by callers. The run folder is elsewhere."""
     if "results" not in _CACHE:
         from xaibench.api import run
+        from xaibench.cli import main
 
         root = tmp_path_factory.mktemp("published")
         suite = write(root, "tiny.toml", TINY_SUITE)
-        run(str(suite), out=root / "results" / "standard", progress=False, save_attributions=3)
-        _CACHE["results"] = root / "results"
+        run(str(suite), out=root / "runs" / "tiny", progress=False, save_attributions=3)
+        results = root / "results"
+        assert main(["leaderboard", str(root / "runs" / "tiny"), "--save", str(results / "standard"),
+                     "--render-into", str(results)]) == 0
+        _CACHE["results"] = results
     return _CACHE["results"]
 
 

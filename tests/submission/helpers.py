@@ -73,8 +73,14 @@ def published_results(tmp_path_factory) -> Path:
         results = root / "results"
         assert main(["leaderboard", str(root / "runs" / "tiny"), "--save", str(results / "standard"),
                      "--render-into", str(results)]) == 0
-        _CACHE["results"] = results
+        _CACHE["results"], _CACHE["run"] = results, root / "runs" / "tiny"
     return _CACHE["results"]
+
+
+def standard_run(tmp_path_factory) -> Path:
+    """The run folder ``results/standard`` of :func:`published_results` was saved from."""
+    published_results(tmp_path_factory)
+    return _CACHE["run"]
 
 
 def fresh_results(tmp_path: Path, tmp_path_factory) -> Path:

@@ -1,7 +1,8 @@
 """docs/SUBMITTING.md, followed as a newcomer would: its example method is taken from the page,
 validated, submitted (a partial first look, which publish refuses, then the whole canonical suite —
-the tiny one of these tests) and published with the page's own commands; it appears ranked in
-results/LEADERBOARD.md and on the site."""
+the tiny one of these tests, whose results/standard was saved by `xaibench leaderboard RUN --save`)
+and published with the page's own commands; it appears ranked in results/LEADERBOARD.md (the board
+`xaibench leaderboard --check results/standard` expects) and on the site."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def test_a_method_written_from_the_guide_is_validated_submitted_and_published(tm
         assert "published gradient_x_delta" in capsys.readouterr().out
     finally:
         methods.remove("gradient_x_delta")
+    assert main(["leaderboard", "--check", str(results / "standard")]) == 0  # the board publish rendered
     board = (results / "LEADERBOARD.md").read_text()
     row = r"^\| gradient_x_delta +\| +\d\.\d\d \[\d\.\d\d, \d\.\d\d\]"
     assert re.search(row, board, flags=re.MULTILINE), board[:2000]

@@ -89,8 +89,8 @@ def test_the_how_to_page_is_the_submitting_guide(published):
 def test_names_from_bundles_are_escaped(tmp_path, published):
     """A method label carrying markup is shown as text, never run as a script."""
     from xaibench.recordset import read
-    from xaibench.site.build import build_site
     from xaibench.results import iter_records
+    from xaibench.site.build import build_site
     from xaibench.tables import build_board
 
     results, _ = published

@@ -40,20 +40,22 @@ def has_records(folder: str | Path) -> bool:
     return is_results_folder(folder) or (Path(folder) / RECORDS).is_file()
 
 
-def submissions_root(standard: str | Path) -> Path:
-    """Where the submissions on the leaderboard of ``standard`` live: the folder its results
-    manifest names, else ``submissions/`` beside ``standard`` (a run folder, or no manifest entry)."""
+def submissions_root(standard: str | Path) -> Path | None:
+    """Where the submissions on the leaderboard of ``standard`` live: for a results folder the
+    folder its manifest names (``None``: it has none, as ``results/quick``); for a run folder
+    ``submissions/`` beside it."""
     from ..results import is_results_folder, submissions_dir  # noqa: PLC0415
 
-    named = submissions_dir(standard) if is_results_folder(standard) else None
-    return named if named is not None else Path(standard).resolve().parent / SUBMISSIONS
+    if is_results_folder(standard):
+        return submissions_dir(standard)
+    return Path(standard).resolve().parent / SUBMISSIONS
 
 
-def submission_folders(root: str | Path) -> list[Path]:
-    """The merged bundles in the submissions folder ``root``."""
-    root = Path(root)
-    if not root.is_dir():
+def submission_folders(root: str | Path | None) -> list[Path]:
+    """The merged bundles in the submissions folder ``root`` (none when ``root`` is ``None``)."""
+    if root is None or not Path(root).is_dir():
         return []
+    root = Path(root)
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and (p / BUNDLE).is_file())
 
 

@@ -84,3 +84,17 @@ def test_copy_saved_skips_a_file_that_does_not_match_its_index(tmp_path, tmp_pat
     out = tmp_path / "out"
     assert copy_saved([run], out) == len(read_index(run)) - 1
     assert first["file"] not in {e["file"] for e in read_index(out)}
+
+
+def test_a_results_folder_without_a_submissions_entry_shows_no_submissions(results, good_bundle):
+    """results/quick (saved before publish existed) is never given the standard board's submissions."""
+    from xaibench.results import render_all
+
+    assert publish([good_bundle], results=results, site=None).merged == [NAME]
+    other = results / "quick"
+    shutil.copytree(results / "standard", other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    assert manifest["results"].pop("submissions") == "../submissions"  # beside it: results/submissions
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    assert _row(render_all(other)["markdown"], NAME) is None
+    assert _row(render_all(results / "standard")["markdown"], NAME) is not None

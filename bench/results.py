@@ -178,7 +178,7 @@ def iter_tables(path: str | Path, columns: Sequence[str]) -> Iterator[Any]:
     missing = [c for c in columns if c not in schema.names]
     if missing:
         raise RecordsError(f"{file} lacks the record columns {', '.join(missing)}: it was not written by "
-                           "`xaibench leaderboard --save`; write it again from its run folder")
+                           "`xaibench leaderboard RUN_DIR --save RESULTS_DIR`; write it again from its run folder")
     expected = _schema()
     wrong = [c for c in columns if _plain(schema.field(c).type) != expected.field(c).type]
     if wrong:

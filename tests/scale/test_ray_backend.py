@@ -45,7 +45,7 @@ def test_quick_suite_records_on_ray_equal_the_local_ones(tmp_path):
     assert len(records) == len(plan.tasks) * len(plan.methods) * len(plan.metrics)
     assert local.statuses()["ok"] > len(records) // 2 and not local.statuses()["error"]
     assert_same_records(ray.directory, local.directory)
-    assert {r["device_name"].rsplit("(", 1)[1] for r in records.values() if r["device_name"]} == {"1 threads)"}
+    assert {r["device_name"].rsplit("(", 1)[1] for r in records.values() if r["device_name"]} == {"1 thread)"}
 
 
 def busy_actors() -> list[int]:

@@ -13,12 +13,20 @@ cells finish. A **results folder** (``results/standard``) is made for publishing
 * ``manifest.json`` — the run's manifest (suite and its text, the plan, versions, device, command)
   with a ``results`` entry: the record count and the SHA-256 of ``records.parquet``, the run
   folders it came from, the run's measured time (``timing.json`` of the run folder, when the run
-  was started by ``docs/standard_results.py``), and the rendered leaderboard files (paths
-  relative to the folder, by format).
+  was started by ``docs/standard_results.py``), the rendered leaderboard files (paths relative to
+  the folder, by format) and the folder of published submissions (``submissions``: the
+  ``submissions/`` folder beside the rendered files).
+* ``attributions/`` — the attributions the runs saved (``--save-attributions``), copied with their
+  index (:func:`xaibench.attributions.copy_saved`), for the site's heat-map gallery.
+
+The rendered files are the **published leaderboard**: the folder's records plus those of every
+submission merged by ``xaibench publish`` (:mod:`xaibench.submission.published`). For the standard
+suite that is ``results/standard`` rendered into ``results/LEADERBOARD.*`` with submissions in
+``results/submissions/``; ``--save``, ``--render``, ``--check`` and ``publish`` all render the same.
 
 ::
 
-    xaibench leaderboard RUN_DIR --save results/standard   # write the folder, render results/LEADERBOARD.*
+    xaibench leaderboard RUN_DIR --save results/standard --render-into results   # write, render results/LEADERBOARD.*
     xaibench leaderboard --check results/standard          # are the rendered files what the records give?
 
 Reading is columnar (:func:`xaibench.recordset.read` takes a results folder like a run folder):
@@ -47,6 +55,7 @@ MANIFEST = "manifest.json"
 TIMING = "timing.json"
 EXTENSIONS = {"markdown": "md", "latex": "tex", "csv": "csv", "json": "json"}
 RENDERED_NAME = "LEADERBOARD"
+SUBMISSIONS = "submissions"
 """``--save`` renders ``LEADERBOARD.md`` (``.tex``, ``.csv``, ``.json``) into the results folder, or
 into the folder ``--render-into`` names (``results/`` for the standard suite)."""
 
@@ -201,32 +210,36 @@ def _plain(kind):
     return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
-def read_parquet_records(path: str | Path) -> list[dict[str, Any]]:
-    """Every record of a results folder, as the dicts the run wrote (``None`` for fields a record lacked)."""
-    table = read_table(path)
+def read_parquet_records(path: str | Path, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every record of a results folder, as the dicts the run wrote (``None`` for fields a record
+    lacked); only ``fields`` (those a record has), when given, reading only their columns."""
+    names = [c for c in COLUMNS[:-1] if fields is None or c in fields]
+    more = fields is None or any(f not in COLUMNS for f in fields)
+    table = read_table(path, names + [MORE] if more else names)
     data = table.to_pydict()
     out = []
     for i in range(table.num_rows):
         record: dict[str, Any] = {}
-        for name in COLUMNS[:-1]:
+        for name in names:
             value = data[name][i]
             if name in _JSON and value is not None:
                 value = json.loads(value)
             record[name] = value
-        if data[MORE][i] is not None:
-            record.update(json.loads(data[MORE][i]))
+        if more:
+            extra = json.loads(data[MORE][i]) if data[MORE][i] is not None else {}
+            record.update(extra if fields is None else {f: extra.get(f) for f in fields if f not in COLUMNS})
         out.append(record)
     return out
 
 
-def iter_records(source: str | Path) -> Iterator[dict[str, Any]]:
-    """Records of a results folder, a run folder or a ``records.jsonl``."""
+def iter_records(source: str | Path, fields: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Records of a results folder, a run folder or a ``records.jsonl`` (only ``fields``, when given)."""
     if is_results_folder(source):
-        yield from read_parquet_records(source)
+        yield from read_parquet_records(source, fields)
     else:
         from .store import read_records  # noqa: PLC0415
 
-        yield from read_records(source)
+        yield from read_records(source, fields)
 
 
 # -- a results folder ----------------------------------------------------------------------------------------
@@ -234,6 +247,7 @@ def save(runs: Sequence[str | Path], out: str | Path, *, render_into: str | Path
          formats: Sequence[str] = tuple(EXTENSIONS)) -> Path:
     """Write the results folder ``out`` from the run folders ``runs`` (latest record of each key)
     and render the leaderboard in ``formats`` into ``render_into`` (default: ``out``); returns ``out``."""
+    from .attributions import copy_saved  # noqa: PLC0415
     from .render import check_format  # noqa: PLC0415
     from .store import atomic_write, read_manifest, read_records  # noqa: PLC0415
 
@@ -252,12 +266,14 @@ def save(runs: Sequence[str | Path], out: str | Path, *, render_into: str | Path
             latest[record["key"]] = record  # the latest record, in the place of the key's first
     records = list(latest.values())
     write_parquet(records, out / RECORDS_PARQUET)
+    copy_saved(runs, out)
     manifest = dict(manifests[0])
     timing = [entry for run in runs if (Path(run) / TIMING).is_file()
               for entry in json.loads((Path(run) / TIMING).read_text(encoding="utf-8"))]
     manifest["results"] = {
         "records": RECORDS_PARQUET, "n_records": len(records), "sha256": _sha256(out / RECORDS_PARQUET),
         "runs": [str(run) for run in runs], "timing": timing or None, "rendered": dict(rendered),
+        "submissions": os.path.relpath(target / SUBMISSIONS, out),
     }
     if len(manifests) > 1:
         manifest["results"]["other_manifests"] = manifests[1:]
@@ -273,21 +289,38 @@ def rendered_paths(folder: str | Path) -> dict[str, Path]:
     return {fmt: (Path(folder) / rel).resolve() for fmt, rel in named.items()}
 
 
-def render_all(folder: str | Path) -> dict[str, str]:
-    """Format → the text the records of ``folder`` give, for each rendered file its manifest names."""
+def submissions_dir(folder: str | Path) -> Path | None:
+    """The folder of submissions published onto the leaderboard of ``folder`` (its manifest's
+    ``results.submissions``), or ``None`` for a results folder saved without one."""
+    named = (_manifest(folder).get("results") or {}).get("submissions")
+    return (Path(folder) / named).resolve() if isinstance(named, str) else None
+
+
+def build_published_board(folder: str | Path):
+    """The published leaderboard of ``folder``: its records plus every published submission's."""
     from .recordset import read  # noqa: PLC0415
-    from .render import render  # noqa: PLC0415
+    from .submission.published import leaderboard_sources  # noqa: PLC0415
     from .tables import build_board  # noqa: PLC0415
 
-    board = build_board(read(folder))
+    with leaderboard_sources(folder) as sources:
+        return build_board(read(sources))
+
+
+def render_all(folder: str | Path, board=None) -> dict[str, str]:
+    """Format → the text the published leaderboard gives (``board``, default
+    :func:`build_published_board`), for each rendered file the manifest of ``folder`` names."""
+    from .render import render  # noqa: PLC0415
+
+    board = board if board is not None else build_published_board(folder)
     return {fmt: _with_newline(render(board, fmt)) for fmt in rendered_paths(folder)}
 
 
-def render_files(folder: str | Path) -> dict[str, Path]:
+def render_files(folder: str | Path, board=None) -> dict[str, Path]:
+    """Write the rendered files the manifest of ``folder`` names (see :func:`render_all`)."""
     from .store import atomic_write  # noqa: PLC0415
 
     paths = rendered_paths(folder)
-    for fmt, text in render_all(folder).items():
+    for fmt, text in render_all(folder, board).items():
         paths[fmt].parent.mkdir(parents=True, exist_ok=True)
         atomic_write(paths[fmt], text)
     return paths

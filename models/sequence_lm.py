@@ -35,24 +35,32 @@ from ._train import Schedule, chunked, train
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    """Multi-head self-attention, written out; ``causal``: position ``t`` attends to positions ``≤ t`` only."""
+
+    def __init__(self, width: int, heads: int, causal: bool = False):
         super().__init__()
         self.heads = heads
+        self.causal = causal
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
 
     def forward(self, h: Tensor) -> Tensor:
         b, length, width = h.shape
         q, k, v = self.qkv(h).reshape(b, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        weights = (q @ k.transpose(-1, -2) * (width // self.heads) ** -0.5).softmax(-1)
-        return self.out((weights @ v).transpose(1, 2).reshape(b, length, width))
+        scores = q @ k.transpose(-1, -2) * (width // self.heads) ** -0.5
+        if self.causal:
+            future = torch.ones(length, length, dtype=torch.bool, device=h.device).triu(1)
+            scores = scores.masked_fill(future, float("-inf"))
+        return self.out((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, length, width))
 
 
 class Block(nn.Module):
-    def __init__(self, width: int, heads: int, mlp_width: int):
+    """Pre-norm Transformer block: ``h + attention(LN(h))``, then ``h + MLP(LN(h))`` (GELU)."""
+
+    def __init__(self, width: int, heads: int, mlp_width: int, causal: bool = False):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attention = SelfAttention(width, heads)
+        self.attention = SelfAttention(width, heads, causal)
         self.mlp = nn.Sequential(nn.Linear(width, mlp_width), nn.GELU(), nn.Linear(mlp_width, width))
 
     def forward(self, h: Tensor) -> Tensor:

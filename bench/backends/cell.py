@@ -94,6 +94,11 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset()) -> Iterator[dic
             if record["key"] not in done:
                 yield _failed(record, exc)
         return
+    yield from execute_loaded_cell(cell, task, done)
+
+
+def execute_loaded_cell(cell: Cell, task: Task, done: Container[str] = frozenset()) -> Iterator[dict[str, Any]]:
+    """Records of ``cell`` on an already loaded ``task`` (a user's own, :func:`xaibench.evaluate`)."""
     base = _identity(cell, task)
     pending = [r for r in (_with_metric(base, e) for e in cell.metrics) if r["key"] not in done]
     if not pending:

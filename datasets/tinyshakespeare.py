@@ -26,8 +26,7 @@ URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshake
 SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 CONTEXT = 64
 FRACTIONS = (0.9, 0.05, 0.05)
-DESCRIPTION = ("Tiny Shakespeare (downloaded): 1,115,394 characters, 65-character vocabulary, split by position "
-               "90/5/5; windows of 64 characters and the next one")
+DESCRIPTION = "Tiny Shakespeare (downloaded): 1,115,394 characters, 65 symbols, split by position 90/5/5, 64-char windows"
 
 
 @register_dataset("tinyshakespeare", kind="text", description=DESCRIPTION)

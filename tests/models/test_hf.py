@@ -120,3 +120,13 @@ def test_a_missing_checkpoint_is_a_clear_error(tmp_path):
         xaibench.load_task("tinyshakespeare", f"hf:{tmp_path / 'nowhere'}", "next_token_logprob")
     with pytest.raises(UnknownNameError):
         models.get("hf:")  # no name after the prefix
+
+
+def test_without_transformers_the_error_names_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    from xaibench.models.hf import hf_spec
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if it were not installed
+    with pytest.raises(ModelError, match=r'pip install "xaibench\[hf\]"'):
+        hf_spec(str(tmp_path / "any"))().fit(load_dataset("tinyshakespeare"))

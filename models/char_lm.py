@@ -6,8 +6,8 @@ position embeddings over a context of ``L = 64`` characters, 3 blocks of [LayerN
 LayerNorm and a linear map to ``V`` next-character logits at every position; ``E = 64``
 (about 163,000 parameters, 0.65 MB of weights); the blocks are :mod:`.sequence_lm`'s, with the
 causal mask. Why this size: the quick suite explains it with sampling methods (thousands of
-evaluations per instance); a 96-wide model costs twice as much per evaluation for about 0.1 bit
-per character less.
+evaluations per instance); a 96-wide model costs twice as much per evaluation, and trained for
+2,000 steps it reached 2.33 bits per character on the validation split (this one: 2.30).
 
 Recipe (deterministic: one CPU thread, seeded draws): windows of ``L + 1`` characters at random
 offsets of the training text (a seeded generator), every position predicted (cross-entropy),

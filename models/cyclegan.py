@@ -62,7 +62,7 @@ from xaibench.errors import NotApplicableError
 from xaibench.model import TargetSpec, register_model
 from xaibench.weights import load_model
 
-from ._nets import frozen, module_device, one_thread
+from ._nets import conv_encoder, frozen, module_device, one_thread
 from ._quality import accuracy, sample_quality
 from ._reconstruction import ANOMALY_QUANTILE, squared_error
 from ._spec import ZooModel
@@ -119,15 +119,23 @@ def patch_discriminator(channels: int, widths: tuple[int, int]) -> nn.Sequential
     )
 
 
-class CycleGANNet(nn.Module):
-    """``g_ab``, ``g_ba`` (generators) and ``d_a``, ``d_b`` (patch discriminators)."""
+def global_discriminator(shape: tuple[int, ...], widths: tuple[int, int]) -> nn.Sequential:
+    """DCGAN-style: ``(B, C, H, W) → (B, 1)``, two stride-2 convs then a linear map over the whole image."""
+    return conv_encoder(shape, widths, 1, activation=lambda: nn.LeakyReLU(0.2))
 
-    def __init__(self, channels: int, width: int, n_blocks: int, disc_widths: tuple[int, int]):
+
+class CycleGANNet(nn.Module):
+    """``g_ab``, ``g_ba`` (generators) and ``d_a``, ``d_b`` (discriminators)."""
+
+    def __init__(self, shape: tuple[int, ...], width: int, n_blocks: int, disc_widths: tuple[int, int],
+                 patch: bool = True):
         super().__init__()
+        channels = shape[0]
         self.g_ab = Generator(channels, width, n_blocks)
         self.g_ba = Generator(channels, width, n_blocks)
-        self.d_a = patch_discriminator(channels, disc_widths)
-        self.d_b = patch_discriminator(channels, disc_widths)
+        make = (lambda: patch_discriminator(channels, disc_widths)) if patch else (
+            lambda: global_discriminator(shape, disc_widths))
+        self.d_a, self.d_b = make(), make()
 
     @staticmethod
     def realness(discriminator: nn.Module, x: Tensor) -> Tensor:
@@ -173,7 +181,7 @@ class CycleGAN(ZooModel):
         "translation_realness": "domain-B discriminator on the translation, D_B(G(x)) (mean patch logit); "
                                 "decision: > 0",
     }
-    width, n_blocks, disc_widths = 32, 2, (32, 64)
+    width, n_blocks, disc_widths, patch = 32, 2, (32, 64), True
     schedule = Schedule(steps=3000, batch_size=32, lr=2e-4)
     betas = (0.5, 0.999)
     cycle_weight, identity_weight = 10.0, 5.0
@@ -182,7 +190,7 @@ class CycleGAN(ZooModel):
         return dataset.name in DOMAINS
 
     def architecture(self, dataset: Dataset) -> nn.Module:
-        return CycleGANNet(dataset.feature_shape[0], self.width, self.n_blocks, self.disc_widths)
+        return CycleGANNet(dataset.feature_shape, self.width, self.n_blocks, self.disc_widths, self.patch)
 
     def fit(self, dataset: Dataset, seed: int = 0) -> nn.Module:
         with one_thread():

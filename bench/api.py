@@ -34,10 +34,12 @@ def run(
     tasks: Sequence[str] | str | None = None,
     seeds: Sequence[int] | None = None,
     n_instances: int | None = None,
+    cell_timeout: float | None = None,
     device: str = "cpu",
     resume: bool = False,
     retrain: bool = False,
     backend: str = "local",
+    isolation: str = "process",
     progress: bool = True,
 ) -> "pd.DataFrame":
     """Run a suite (built-in name or TOML path; default ``"quick"``) and return its records as a DataFrame.
@@ -48,46 +50,79 @@ def run(
             does not list is added with default params); a list or a comma-separated string.
         tasks: ``dataset[/model[/target]]`` patterns (``*`` allowed) selecting suite tasks.
         seeds, n_instances: override the suite's.
+        cell_timeout: seconds a cell may take (loading its task; then explaining and scoring);
+            default: the suite's ``cell_timeout``, else 3600; 0: no limit.
         device: ``"cpu"`` or ``"cuda"``.
         resume: continue the run in ``out``: cells whose record key is present are not run again,
-            except failed ones (``error`` records), which are retried.
-            Without ``suite``, the run's own suite and selections (from its manifest) are used.
+            except failed ones (``error`` records), which are retried. The plan is the one the
+            run recorded (tasks, labels, params, seeds, sizes); selections given here replace
+            their part. ``suite``, when given, must be the run's own (name, version, content).
         retrain: re-derive model weights instead of loading shipped or cached ones.
+        isolation: ``"process"`` (a worker process: time limit, crashes contained) or ``"none"``
+            (in this process: for debugging, and for plugins defined in a notebook).
     """
     from .runner import run_plan  # noqa: PLC0415
 
     plan = make_plan(suite, out=out, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds,
-                     n_instances=n_instances, resume=resume)
+                     n_instances=n_instances, cell_timeout=cell_timeout, resume=resume)
     result = run_plan(plan, out or default_out(plan.suite.name), device=device, resume=resume, retrain=retrain,
-                      backend=backend, progress=progress)
+                      backend=backend, isolation=isolation, progress=progress)
     frame = records_frame(result.records)
     frame.attrs["run_dir"] = str(result.directory)
     return frame
 
 
 def make_plan(suite: str | Path | None, *, out: str | Path | None, methods=None, metrics=None, tasks=None,
-              seeds: Sequence[int] | None = None, n_instances: int | None = None, resume: bool = False) -> "Plan":
-    """The :class:`~xaibench.suite.Plan` that :func:`run` (and ``xaibench run``) executes."""
-    from .errors import InvalidParameterError  # noqa: PLC0415
-    from .suite import load_suite, parse_suite, resolve  # noqa: PLC0415
+              seeds: Sequence[int] | None = None, n_instances: int | None = None,
+              cell_timeout: float | None = None, resume: bool = False) -> "Plan":
+    """The :class:`~xaibench.suite.Plan` that :func:`run` (and ``xaibench run``) executes.
 
-    if resume and out is None:
-        raise InvalidParameterError("resume needs the folder of the run to continue: pass out=... (--out DIR)")
+    Resuming rebuilds the plan the run folder's manifest records (see :func:`xaibench.suite.replay`);
+    a folder that has no manifest yet (the run was stopped before writing it) is started afresh
+    when ``suite`` is given. Nothing is written here.
+    """
+    from .errors import InvalidParameterError, ResultsError  # noqa: PLC0415
+    from .suite import load_suite, resolve  # noqa: PLC0415
+
     selection = {"methods": _names(methods), "metrics": _names(metrics), "tasks": _names(tasks),
-                 "seeds": None if seeds is None else list(seeds), "n_instances": n_instances}
-    if suite is None and resume and Path(out, "manifest.json").exists():  # continue the run as it was started
-        from .store import RunStore  # noqa: PLC0415
+                 "seeds": None if seeds is None else list(seeds), "n_instances": n_instances,
+                 "cell_timeout": cell_timeout}
+    if not resume:
+        return resolve(load_suite(suite or "quick"), **selection)
+    if out is None:
+        raise InvalidParameterError("resume needs the folder of the run to continue: pass out=... (--out DIR)")
+    folder = Path(out)
+    if not folder.is_dir():
+        raise ResultsError(f"--out {folder} is not a run folder (it does not exist), so there is nothing to resume; "
+                           f"start the run with `xaibench run --suite NAME --out {folder}`")
+    if not (folder / "manifest.json").exists():
+        if suite is None:
+            raise ResultsError(f"{folder} has no manifest.json: its run was stopped before it started, so nothing "
+                               f"was recorded; start it again with `xaibench run --suite NAME --out {folder}`")
+        return resolve(load_suite(suite), **selection)  # nothing done yet: a fresh start
+    return _replay(folder, suite, selection)
 
-        started = RunStore(out).manifest()
-        loaded = parse_suite(started["suite"]["text"], source=started["suite"]["source"],
-                             default_name=started["suite"]["name"])
-        plan = started["plan"]
-        previous = {"methods": [m["label"] for m in plan["methods"]], "metrics": [m["label"] for m in plan["metrics"]],
-                    "tasks": plan["tasks"], "seeds": plan["seeds"], "n_instances": plan["n_instances"]}
-        selection = {k: previous[k] if v is None else v for k, v in selection.items()}
-    else:
-        loaded = load_suite(suite or "quick")
-    return resolve(loaded, **selection)
+
+def _replay(folder: Path, suite: str | Path | None, selection: dict) -> "Plan":
+    from .errors import ResultsError  # noqa: PLC0415
+    from .store import check_same_suite, read_manifest  # noqa: PLC0415
+    from .suite import load_suite, parse_suite, replay  # noqa: PLC0415
+
+    started = read_manifest(folder)
+    recorded = started.get("suite") or {}
+    if not isinstance(recorded.get("text"), str):
+        raise ResultsError(f"{folder}/manifest.json does not hold its suite's text; start a new run in another --out "
+                           "folder")
+    loaded = parse_suite(recorded["text"], source=str(recorded.get("source") or f"{folder}/manifest.json"),
+                         default_name=str(recorded.get("name") or "suite"))
+    if loaded.sha256 != recorded.get("sha256") or loaded.name != recorded.get("name"):
+        raise ResultsError(f"{folder}/manifest.json is damaged: its suite text does not match its recorded name and "
+                           "SHA-256; start a new run in another --out folder")
+    if suite is not None:
+        check_same_suite(started, {"suite": load_suite(suite).identity}, folder)
+    plans = [started.get("plan")] + [r["plan"] for r in started.get("resumed") or [] if isinstance(r, dict)
+                                     and "plan" in r]
+    return replay(loaded, plans[-1], source=f"{folder}/manifest.json", **selection)
 
 
 def leaderboard(source: Any, format: str = "markdown") -> str:  # noqa: A002

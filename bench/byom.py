@@ -12,14 +12,8 @@ Two ways in:
                                   metrics=["deletion_auc", "local_fidelity"])
       print(xaibench.leaderboard(records))
 
-* **Suites.** A suite names ``model = "path/to/file.py:factory"`` (path relative to the current
-  directory, or absolute) beside any registered dataset. The file is imported like a plugin (it is
-  the user's own code, run in-process) and ``factory(dataset)`` must return the trained
-  ``nn.Module`` mapping the dataset's inputs ``(B, *F)`` to class logits ``(B, n_classes)``. The
-  model offers the targets ``logit`` and ``prob`` (:mod:`xaibench.targets`), its quality is the
-  test accuracy, and its weight hash is the SHA-256 of its parameters; nothing is cached, the
-  factory runs once per process and dataset. The weight-randomized copy (sanity checks) re-draws
-  every parameter with the modules' own ``reset_parameters``.
+* **Suites.** A suite names ``model = "path/to/file.py:factory"`` beside any registered dataset;
+  :mod:`xaibench.models.from_file` resolves such names.
 """
 
 from __future__ import annotations
@@ -27,21 +21,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import importlib.util
-import inspect
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from .dataset import Dataset
 from .errors import InvalidParameterError, ModelError, ShapeError
-from .model import ModelSpec, TargetSpec
-from .targets import CLASS_TARGETS, class_score, class_target
+from .targets import CLASS_TARGETS, class_score
 from .task import KINDS, Task
 from .testing import task_from_function
 from .weights import parameters_sha256
@@ -151,7 +139,7 @@ def _scalar(module: nn.Module, target, inputs: Tensor):
     if target not in CLASS_TARGETS:
         raise InvalidParameterError(f"target {target!r}: expected one of {sorted(CLASS_TARGETS)} or a callable "
                                     "target(module, x) -> (B,)")
-    _check_logits(module, inputs[:2])
+    check_logits(module, inputs[:2])
 
     def predicted(x: Tensor) -> Tensor:
         return module(x).argmax(1)
@@ -163,7 +151,8 @@ def _no_selection(x: Tensor) -> Tensor:
     return torch.zeros(len(x), dtype=torch.long, device=x.device)
 
 
-def _check_logits(module: nn.Module, x: Tensor, n_classes: int | None = None) -> None:
+def check_logits(module: nn.Module, x: Tensor, n_classes: int | None = None) -> None:
+    """Raise :class:`ShapeError` unless ``module(x)`` is ``(B, K)`` class logits (``K = n_classes`` if given)."""
     with torch.no_grad():
         out = module(x)
     if not isinstance(out, Tensor) or out.dim() != 2 or out.shape[0] != len(x) or out.shape[1] < 2:
@@ -245,83 +234,4 @@ def evaluate(
     return pd.DataFrame.from_records(records)
 
 
-# -- suites: ``path/to/file.py:factory`` ---------------------------------------------------------
-class ModuleModel(ModelSpec):
-    """A user's trained classifier: ``factory(dataset) -> nn.Module`` (class logits), see the module docstring."""
-
-    kinds = frozenset({"tabular", "image", "sequence"})
-    targets = CLASS_TARGETS
-    cache_weights = False
-    factory: ClassVar[Callable[[Dataset], nn.Module]]
-    _trained: ClassVar[dict[tuple[str, str], nn.Module]]
-
-    def supports(self, dataset: Dataset) -> bool:
-        return dataset.kind in self.kinds and dataset.n_classes >= 2
-
-    def _module(self, dataset: Dataset) -> nn.Module:
-        key = (dataset.name, dataset.version)
-        if key not in self._trained:
-            module = self.factory(dataset)
-            if not isinstance(module, nn.Module):
-                raise ModelError(f"model {self.name!r}: the factory returned {type(module).__name__}, "
-                                 "expected the trained torch.nn.Module")
-            try:
-                _check_logits(module.cpu().eval(), dataset.x_test[:2].float(), dataset.n_classes)
-            except ShapeError as exc:
-                raise ModelError(f"model {self.name!r} on {dataset.name}: {exc}") from exc
-            self._trained[key] = module
-        return self._trained[key]
-
-    def build(self, dataset: Dataset, seed: int = 0) -> nn.Module:
-        return reinitialised(self._module(dataset), seed)
-
-    def fit(self, dataset: Dataset, seed: int = 0) -> nn.Module:
-        return copy.deepcopy(self._module(dataset))
-
-    def quality(self, module: nn.Module, dataset: Dataset) -> dict[str, float]:
-        device = next((p.device for p in module.parameters()), torch.device("cpu"))
-        predicted = torch.cat([module(x.to(device)).argmax(1).cpu() for x in dataset.x_test.float().split(1024)])
-        return {"test_accuracy": float((predicted == dataset.y_test).double().mean())}
-
-    def target(self, name: str, module: nn.Module, dataset: Dataset) -> TargetSpec:
-        return class_target(name, module, dataset)
-
-
-def user_model_spec(name: str) -> type[ModelSpec]:
-    """The model spec class of ``"path/to/file.py:factory"`` (the models registry resolves such names here)."""
-    path_text, _, attribute = name.rpartition(":")
-    factory = _load_attribute(name, Path(path_text).expanduser(), attribute)
-    return type(f"ModuleModel[{name}]", (ModuleModel,), {
-        "name": name, "factory": staticmethod(factory), "_trained": {},
-        "description": f"your model: {attribute}(dataset) from {path_text}",
-    })
-
-
-def _load_attribute(name: str, path: Path, attribute: str) -> Callable:
-    resolved = path if path.is_absolute() else Path(os.getcwd()) / path
-    if not resolved.is_file():
-        raise ModelError(f"model {name!r}: no file {resolved} (a relative path is taken from the current directory; "
-                         "give an absolute path if the suite runs elsewhere)")
-    module_name = f"xaibench_user_{hashlib.sha256(str(resolved.resolve()).encode()).hexdigest()[:12]}"
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, resolved)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[module_name]
-            raise ModelError(f"model {name!r}: importing {resolved} failed: {type(exc).__name__}: {exc}") from exc
-    module = sys.modules[module_name]
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        found = sorted(n for n, v in vars(module).items()
-                       if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name)
-        raise ModelError(f"model {name!r}: {resolved} has no function {attribute!r}; its functions: "
-                         f"{', '.join(found) or '(none)'}. Name a factory(dataset) -> torch.nn.Module")
-    if len(inspect.signature(factory).parameters) < 1:
-        raise ModelError(f"model {name!r}: {attribute} must take the dataset: def {attribute}(dataset) -> nn.Module")
-    return factory
-
-
-__all__: list[Any] = ["task_from_module", "evaluate", "reinitialised", "ModuleModel", "user_model_spec"]
+__all__ = ["task_from_module", "evaluate", "reinitialised"]

@@ -10,12 +10,15 @@ class XaiBenchError(Exception):
 class UnknownNameError(XaiBenchError, KeyError):
     """A registry lookup for a name that is not registered."""
 
-    def __init__(self, kind: str, name: str, suggestions: list[str], known: list[str]):
+    def __init__(self, kind: str, name: str, suggestions: list[str], known: list[str], *, listing: str | None = None):
+        """``listing``: what ``xaibench list`` shows these names (default: ``kind`` + "s"; targets are
+        listed with their models)."""
         self.kind, self.name, self.suggestions, self.known = kind, name, suggestions, known
         hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        listing = listing or ("models" if kind.startswith("target") else f"{kind}s")
         super().__init__(
             f"unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(known) or '(none)'}. "
-            f"Run `xaibench list {kind}s` to see them with descriptions."
+            f"Run `xaibench list {listing}` to see them with descriptions."
         )
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
@@ -32,6 +35,10 @@ class InvalidParameterError(XaiBenchError, TypeError):
 
 class ShapeError(XaiBenchError, ValueError):
     """A tensor does not have the shape the caller promised."""
+
+
+class InvalidInputError(XaiBenchError, TypeError, ValueError):
+    """Inputs that break the Task contract: not floating point, non-finite, or bad feature-group ids."""
 
 
 class InvalidAttributionError(XaiBenchError, ValueError):
@@ -64,3 +71,39 @@ class ModelError(XaiBenchError):
 
 class ResultsError(XaiBenchError):
     """A run folder or result bundle is malformed or inconsistent."""
+
+
+class RecordsError(ResultsError):
+    """A ``records.jsonl`` line that is not a record: the message names the file and the line."""
+
+
+class RunFolderBusyError(ResultsError):
+    """Another process holds the run folder's lock (it is running or resuming that run)."""
+
+
+class SuiteMismatchError(ResultsError):
+    """``--resume`` with a suite whose name, version or content differs from the one the run started with."""
+
+
+class DiskFullError(ResultsError):
+    """The disk (or quota) of the run folder or output file is full; nothing partial was left behind."""
+
+
+class CellTimeoutError(XaiBenchError):
+    """A cell ran past its time limit (``--cell-timeout``); its worker process was stopped."""
+
+
+class WorkerCrashedError(XaiBenchError):
+    """The worker process running a cell died (a crash, ``os._exit``, out of memory)."""
+
+
+class IsolationError(XaiBenchError):
+    """A cell or plugin that cannot be sent to a worker process (not picklable, or not importable there)."""
+
+
+class MutationError(XaiBenchError):
+    """A method or metric modified the tensors it was given (inputs, background, attributions) in place."""
+
+
+class MetricValueError(XaiBenchError, ValueError):
+    """A metric returned no finite value at all (every instance NaN or infinite)."""

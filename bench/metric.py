@@ -6,11 +6,23 @@ to). ``metric(task, x, attributions, method, seed=s)`` returns one value per ins
 A metric's per-instance values must not depend on which other instances share the batch.
 Metrics that report more than one number (RIS/ROS/RRS report the kept fraction) override
 :meth:`Metric.evaluate`.
+
+The batch is checked where it enters, for every subclass without code of its own: :class:`Metric`
+wraps each subclass's ``__call__`` and ``evaluate`` so that they first run :meth:`Metric.check`
+(a task the metric does not apply to raises :class:`~xaibench.errors.NotApplicableError` with the
+reason, also when called directly), then check ``x`` (finite floating point, the task's feature
+shape) and the attributions (shaped like ``x``, finite). An **empty batch** (``N = 0``) gives an
+empty ``(0,)`` result (``evaluate``: no extras) — the one zero-instance behaviour of every method
+and metric.
+
+Ties, zeros and degenerate denominators follow :mod:`xaibench.tolerance` (relative to the scale of
+the quantity); a metric that ranks players says in its docstring how it treats ties.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,6 +70,15 @@ class Metric(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()
     kinds: ClassVar[frozenset[str] | None] = None
     per_instance: ClassVar[bool] = True
+    min_players: ClassVar[int] = 1
+    """Fewest players (features or groups) the metric needs; a ranking of one player says nothing."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in ("__call__", "evaluate"):
+            fn = cls.__dict__.get(attr)
+            if fn is not None and not getattr(fn, "__isabstractmethod__", False):
+                setattr(cls, attr, _checked_entry(fn, empty_output=attr == "evaluate"))
 
     @property
     def label(self) -> str:
@@ -75,14 +96,43 @@ class Metric(ABC):
         """Raise :class:`NotApplicableError` when this metric cannot score ``method`` on ``task``."""
         if self.kinds is not None and task.kind not in self.kinds:
             raise NotApplicableError(f"{self.name} applies to {sorted(self.kinds)} tasks, not {task.kind}")
-        offered = set(task.capabilities) | ({"stochastic"} if method.stochastic else set())
+        stochastic = method is not None and method.stochastic
+        offered = set(task.capabilities) | ({"stochastic"} if stochastic else set())
         missing = self.requires - offered
         if missing:
-            raise NotApplicableError(f"{self.name} needs {sorted(missing)}, which {task.name} with {method.name} lacks")
+            who = f"{task.name} with {method.name}" if method is not None else task.name
+            raise NotApplicableError(f"{self.name} needs {sorted(missing)}, which {who} lacks")
+        if task.players.n < self.min_players:
+            raise NotApplicableError(
+                f"{self.name} ranks players and needs at least {self.min_players}; {task.name} has {task.players.n} "
+                "(every attribution would score the same)")
 
     @property
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _checked_entry(fn, *, empty_output: bool):
+    """``__call__`` / ``evaluate`` behind the batch contract (module docstring); applied once per class."""
+    if getattr(fn, "__xaibench_checked__", False):
+        return fn
+
+    @functools.wraps(fn)
+    def checked(self: Metric, task: "Task", x: Tensor, attributions: Tensor, method: "Method" = None, *args: Any,
+                **kwargs: Any):
+        from .task import check_batch  # noqa: PLC0415 - task imports nothing from here; avoids a cycle
+
+        self.check(task, method)
+        check_batch(task, x, who=self.name)
+        if self.category != "cost":  # cost metrics time the method themselves and ignore attributions
+            check_attributions(x, attributions, who=f"attributions given to {self.name}")
+        if x.shape[0] == 0:
+            empty = x.new_zeros(0)
+            return MetricOutput(empty) if empty_output else empty
+        return fn(self, task, x, attributions, method, *args, **kwargs)
+
+    checked.__xaibench_checked__ = True
+    return checked
 
 
 def register_metric(cls: type[Metric]) -> type[Metric]:

@@ -18,11 +18,46 @@ import math
 import torch
 from torch import Tensor
 
-from .errors import ShapeError
+from .errors import InvalidInputError, ShapeError
+
+
+def check_groups(groups: Tensor, feature_shape: tuple[int, ...]) -> None:
+    """Raise a typed error unless ``groups`` is a valid feature → group map for ``feature_shape``.
+
+    Valid: a tensor of ``feature_shape``, an integer dtype (a float id such as 0.5 is refused, never
+    truncated), and ids exactly ``0..G−1`` with every id used (no empty group, no negative id).
+    """
+    if not isinstance(groups, Tensor):
+        raise InvalidInputError(f"groups must be a torch.Tensor of integer group ids, got {type(groups).__name__}")
+    if tuple(groups.shape) != tuple(feature_shape):
+        raise ShapeError(
+            f"groups has shape {tuple(groups.shape)} but features have shape {tuple(feature_shape)}; "
+            "give one group id per feature"
+        )
+    if groups.dtype.is_floating_point or groups.dtype.is_complex or groups.dtype == torch.bool:
+        raise InvalidInputError(
+            f"group ids must be integers, got dtype {groups.dtype}; pass groups.long() if every id is a whole "
+            "number (fractional ids are refused, not truncated)"
+        )
+    if groups.numel() == 0:
+        return
+    ids = torch.unique(groups)
+    if int(ids[0]) != 0 or int(ids[-1]) != ids.numel() - 1:
+        used = ids.tolist()
+        missing = sorted(set(range(max(0, int(ids[-1]) + 1))) - set(used))[:5]
+        raise InvalidInputError(
+            f"group ids must be the integers 0..G-1 with every id used (no empty group); got ids from "
+            f"{used[0]} to {used[-1]}" + (f", missing {missing}" if missing else "") +
+            ". Renumber them, e.g. torch.unique(groups, return_inverse=True)[1]"
+        )
 
 
 class Players:
-    """Maps between per-feature tensors ``(..., *F)`` and per-player tensors ``(..., G)``."""
+    """Maps between per-feature tensors ``(..., *F)`` and per-player tensors ``(..., G)``.
+
+    ``groups`` is validated by :func:`check_groups` (typed errors for float, out-of-range or
+    unused ids).
+    """
 
     def __init__(self, feature_shape: tuple[int, ...], groups: Tensor | None = None, device=None):
         self.feature_shape = tuple(int(s) for s in feature_shape)
@@ -31,18 +66,10 @@ class Players:
             self.index = torch.arange(self.n_features, device=device)
             self.grouped = False
         else:
-            if tuple(groups.shape) != self.feature_shape:
-                raise ShapeError(
-                    f"groups has shape {tuple(groups.shape)} but features have shape {self.feature_shape}; "
-                    "give one group id per feature"
-                )
-            index = groups.reshape(-1).long().to(device)
-            ids = torch.unique(index)
-            if ids.numel() == 0 or ids[0] != 0 or ids[-1] != ids.numel() - 1:
-                raise ShapeError("group ids must be the integers 0..G-1, each used at least once")
-            self.index = index
+            check_groups(groups, self.feature_shape)
+            self.index = groups.reshape(-1).long().to(device)
             self.grouped = True
-        self.n = int(self.index.max()) + 1
+        self.n = int(self.index.max()) + 1 if self.index.numel() else 0
         self.sizes = torch.bincount(self.index, minlength=self.n)
 
     def expand(self, coalitions: Tensor) -> Tensor:

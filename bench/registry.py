@@ -44,6 +44,7 @@ class Registry(Generic[T]):
         self._origins: dict[str, str] = {}
         self._resolvers: list[tuple[Callable[[str], bool], Callable[[str], T]]] = []
         self._resolved: dict[str, T] = {}
+        self._runtime: set[str] = set()
         self._loaded = False
         self._loading = False
 
@@ -68,11 +69,20 @@ class Registry(Generic[T]):
             )
         self._entries[name] = entry
         self._origins[name] = origin
+        module = getattr(entry, "__module__", "") or ""
+        if not self._loading and not any(module == m or module.startswith(m + ".") for m in self._builtin_modules):
+            self._runtime.add(name)
 
     def remove(self, name: str) -> None:
         """Unregister ``name`` (test fixtures that register temporary plugins clean up with this)."""
         self._entries.pop(name, None)
         self._origins.pop(name, None)
+        self._runtime.discard(name)
+
+    def runtime_entries(self) -> list[tuple[str, T]]:
+        """Entries registered by running code rather than by the built-in modules or entry points
+        (a worker process finds those itself; these it must be sent)."""
+        return [(name, self._entries[name]) for name in sorted(self._runtime) if name in self._entries]
 
     def add_resolver(self, matches: Callable[[str], bool], resolve: Callable[[str], T]) -> None:
         """Resolve unregistered names for which ``matches(name)`` holds with ``resolve(name)``

@@ -1,16 +1,26 @@
 """The runner: a :class:`~xaibench.suite.Plan` → cells → a backend → records in a run folder.
 
 Orchestration only: what a cell does is :mod:`xaibench.backends.cell`, where it runs is the
-backend's business, how records are stored is :mod:`xaibench.store`. The runner checks the
-device, writes the manifest, hands the backend the cells (task by task, then method, then seed)
-and the keys already done (``resume``: recorded ok or skipped; failed cells are retried), appends
-records as they arrive, shows a progress bar, logs skipped and failed cells, and writes
-``leaderboard.md`` at the end.
+backend's business (:mod:`xaibench.backends.local`: a worker process by default), how records are
+stored is :mod:`xaibench.store`. The runner checks the device, locks the run folder and writes
+the manifest, hands the backend the cells (task by task, then method, then seed) and the keys
+already done (``resume``: recorded ok or skipped; failed cells are retried), appends records as
+they arrive, shows a progress bar, logs skipped and failed cells, and writes ``leaderboard.md``
+at the end.
+
+SIGTERM is handled like Ctrl-C: the run stops between two records with
+:class:`RunTerminated` (a ``KeyboardInterrupt``), the folder is unlocked and every record
+written so far is kept, so ``xaibench run --resume --out DIR`` continues it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,34 +37,48 @@ from .suite import Plan
 log = logging.getLogger(__name__)
 
 
+class RunTerminated(KeyboardInterrupt):
+    """The run received SIGTERM; like Ctrl-C, it stops with every record written so far kept."""
+
+
 @dataclass(frozen=True)
 class RunResult:
     directory: Path
-    records: list[dict[str, Any]]
     written: int
 
     @property
     def leaderboard_path(self) -> Path:
         return self.directory / LEADERBOARD
 
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The latest record of every key in the folder (earlier runs' too on resume); read (all of
+        them) when asked for."""
+        return RunStore(self.directory).latest()
+
+    def statuses(self) -> Counter:
+        """How many keys have each status (``ok``, ``error``, ``skipped``), streamed."""
+        return Counter(RunStore(self.directory).statuses().values())
+
 
 def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
-             backend: str = "local", progress: bool = True, warmup: bool = True) -> RunResult:
-    """Execute ``plan`` into the run folder ``out``; returns the latest record of every key in it
-    (earlier ones too on resume)."""
+             backend: str = "local", isolation: str = "process", progress: bool = True,
+             warmup: bool = True) -> RunResult:
+    """Execute ``plan`` into the run folder ``out`` (see the module docstring)."""
     device = check_device(device)
     context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
                          versions=versions(), retrain=retrain, warmup=warmup)
-    store = RunStore.create(out, manifest(plan, context, backend), resume=resume)
-    done = store.done_keys() if resume else frozenset()
-    cells = [Cell(t, m, plan.metrics, seed, context) for t in plan.tasks for m in plan.methods for seed in plan.seeds]
-    written = _execute(cells, done, store, get_backend(backend), progress=progress, title=plan.suite.name)
-    records = store.latest()
-    from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
+    executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout)
+    described = manifest(plan, context, backend, isolation)
+    with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
+        done = store.done
+        cells = [Cell(t, m, plan.metrics, s, context) for t in plan.tasks for m in plan.methods for s in plan.seeds]
+        written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
+        from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
-    store.directory.joinpath(LEADERBOARD).write_text(leaderboard(records, "markdown") + "\n", encoding="utf-8")
-    return RunResult(store.directory, records, written)
+        store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
+    return RunResult(store.directory, written)
 
 
 def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str) -> int:
@@ -64,6 +88,7 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
     written = 0
     skipped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     failures: set[tuple[str, str]] = set()
+    capped: set[str] = set()
     bar = tqdm(total=len(cells), desc=title, unit="cell", disable=not progress, dynamic_ncols=True)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -71,6 +96,12 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
         store.append(record)
         written += 1
         where = f"{record['task']} × {record['method']} × {record['metric']} (seed {record['seed']})"
+        requested = record.get("n_instances_requested")
+        if requested is not None and record["n_instances"] < requested and record["task"] not in capped:
+            capped.add(record["task"])
+            log.warning("%s has %d instances to explain, fewer than the %d requested: all %d are explained, and its "
+                        "records say n_instances = %d", record["task"], record["n_instances"], requested,
+                        record["n_instances"], record["n_instances"])
         if record["status"] == "skipped":
             skipped.setdefault((record["task"], record["metric"]), []).append(record)
             log.debug("skipped %s: %s", where, record["error"])
@@ -94,6 +125,23 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
     return written
 
 
+@contextlib.contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`RunTerminated` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:  # noqa: ARG001
+        raise RunTerminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def check_device(device: str) -> str:
     """A valid torch device string that exists here, or a typed error saying what to do."""
     try:
@@ -109,22 +157,17 @@ def check_device(device: str) -> str:
     return str(parsed)
 
 
-def manifest(plan: Plan, context: RunContext, backend: str) -> dict[str, Any]:
+def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "process") -> dict[str, Any]:
     suite = plan.suite
     return {
         "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
                   "source": suite.source, "sha256": suite.sha256, "text": suite.text},
-        "plan": {
-            "tasks": [t.name for t in plan.tasks],
-            "methods": [{"label": m.label, "name": m.method.name, "params": m.method.params} for m in plan.methods],
-            "metrics": [{"label": m.label, "name": m.metric.name, "params": m.metric.params} for m in plan.metrics],
-            "seeds": list(plan.seeds), "n_instances": plan.n_instances, "n_background": plan.n_background,
-            "model_seed": plan.model_seed,
-        },
+        "plan": plan.describe(),
         "versions": dict(context.versions),
         "device": context.device,
         "device_name": device_name(context.device),
         "backend": backend,
+        "isolation": isolation,
         "retrain": context.retrain,
         "start_time": now(),
         "command_line": command_line(),

@@ -1,22 +1,26 @@
 """Suites as data: versioned TOML files naming tasks × methods × metrics × seeds.
 
 Built-in suites ship in ``xaibench/suites/*.toml`` (``xaibench list suites``); ``--suite PATH``
-takes a user's file. Parsing (:func:`load_suite`) needs no torch and no registries; it checks the
-file's shape and reports every problem as a :class:`~xaibench.errors.SuiteError` naming the file,
-the key and what is expected. :func:`resolve` then checks every name against the registries
-(unknown names answered with "did you mean …"), instantiates methods and metrics with their
-params (bad params are caught here), expands task cross-products, applies command-line
-selections and returns a :class:`Plan` — all before any data is loaded.
+takes a user's file. Parsing (:func:`load_suite`) needs no torch and no registries; it checks
+every key's type and range against the schema in :mod:`xaibench.suite_schema` and reports every
+problem as a :class:`~xaibench.errors.SuiteError` naming the file, the key and what is expected.
+:func:`resolve` then checks every name against the registries (unknown names answered with "did
+you mean …"), instantiates methods and metrics with their params (checked by type and range,
+:mod:`xaibench.params`), expands task cross-products, applies command-line selections and returns
+a :class:`Plan` — all before any data is loaded. :func:`replay` rebuilds the plan a run folder
+recorded, for resuming.
 
 Schema (top-level keys must come before the first ``[[tasks]]`` table, as TOML requires)::
 
-    name = "quick"           # optional, default: the file's stem
+    name = "quick"           # optional, default: the file's stem; letters, digits, . _ - only
     version = "1"            # required, string or integer; bump it when results change meaning
     description = "..."      # required, one line for `xaibench list suites`
-    seeds = [0, 1]           # required, non-empty list of distinct integers >= 0 (method/metric seeds)
-    n_instances = 16         # optional, int >= 1: explain the first n test rows (default: all)
+    seeds = [0, 1]           # required, non-empty list of distinct integers in [0, 2**63) (method/metric seeds)
+    n_instances = 16         # optional, int >= 1: explain the first n test rows (default: all; a test
+                             #   split with fewer rows is explained whole, and records say how many ran)
     n_background = 50        # optional, int >= 1: background sample size (default 100)
     model_seed = 0           # optional, int >= 0: training seed of the models (default 0: shipped weights)
+    cell_timeout = 600       # optional, seconds >= 0 a cell may take (default 3600; 0: no limit)
 
     # methods and metrics: a name, or a table {name, params = {...}, label = "..."}
     methods = ["random", { name = "integrated_gradients", params = { n_steps = 32 } }]
@@ -41,6 +45,7 @@ import difflib
 import fnmatch
 import hashlib
 import logging
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -61,11 +66,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUITES_DIR = Path(__file__).parent / "suites"
-TOP_KEYS = ("name", "version", "description", "seeds", "n_instances", "n_background", "model_seed",
-            "methods", "metrics", "tasks")
-TASK_KEYS = ("dataset", "datasets", "model", "models", "target", "targets")
-ENTRY_KEYS = ("name", "params", "label")
+SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""Suite names become folder names (``runs/<name>-<time>``): no separators, no leading dot."""
 DEFAULT_N_BACKGROUND = 100
+DEFAULT_CELL_TIMEOUT = 3600.0
+"""Seconds a cell may take (loading its task; then explaining and scoring) unless the suite's
+``cell_timeout`` or ``--cell-timeout`` says otherwise; 0 means no limit."""
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,18 @@ class Suite:
     n_instances: int | None = None
     n_background: int = DEFAULT_N_BACKGROUND
     model_seed: int = 0
+    cell_timeout: float | None = None
     source: str = ""
     text: str = ""
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What a run folder's manifest must match to be resumed with this suite."""
+        return {"name": self.name, "version": self.version, "sha256": self.sha256, "source": self.source}
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -131,139 +143,71 @@ def load_suite(name_or_path: str | Path) -> Suite:
     text_form = str(name_or_path)
     path = Path(text_form)
     if path.suffix == ".toml" or path.exists() or any(sep in text_form for sep in ("/", "\\")):
+        if path.is_dir():
+            raise SuiteError(f"suite file {text_form} is a folder; give a path to a .toml file or a built-in "
+                             "suite name")
         if not path.is_file():
             raise SuiteError(f"suite file {text_form} does not exist; "
-                             "give a path to a .toml file or a built-in suite name")
-        return parse_suite(path.read_text(encoding="utf-8"), source=str(path), default_name=path.stem)
+                             "give a path to a .toml file or a built-in suite name (`xaibench list suites`)")
+        return parse_suite(_read_text(path), source=str(path), default_name=path.stem)
     known = builtin_suites()
     if text_form not in known:
         raise UnknownNameError("suite", text_form, difflib.get_close_matches(text_form, list(known), n=3), list(known))
     path = known[text_form]
-    return parse_suite(path.read_text(encoding="utf-8"), source=str(path), default_name=text_form)
+    return parse_suite(_read_text(path), source=str(path), default_name=text_form)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError(f"suite file {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SuiteError(f"{path}: line {line}, column {column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                         "suite files are TOML, which is UTF-8: save the file as UTF-8") from None
 
 
 def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suite") -> Suite:
-    """Parse and shape-check suite TOML; every problem names ``source`` and the key."""
+    """Parse and check suite TOML (types and ranges, :mod:`xaibench.suite_schema`); every problem
+    names ``source``, the key and what is expected."""
+    from .suite_schema import check_suite  # noqa: PLC0415 - pydantic only when a suite is parsed
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SuiteError(f"{source}: not valid TOML: {exc}") from exc
-    p = _Checker(source)
-    p.unknown_keys(data, TOP_KEYS, "", hint_tasks=False)
-    for key in ("version", "description", "seeds", "tasks", "methods", "metrics"):
-        if key not in data:
-            p.fail(key, "is required", what=_EXPECTED[key])
-    seeds = p.int_list(data["seeds"], "seeds")
+        raise SuiteError(f"{source}: not valid TOML: {exc}; fix the syntax there (https://toml.io)") from None
+    checked = check_suite(data, source=source)
+    name = checked.name if checked.name is not None else default_name
+    if not SUITE_NAME.fullmatch(name):
+        where = "key 'name'" if checked.name is not None else "the suite name taken from the file name"
+        raise SuiteError(f"{source}: {where} {name!r} may use only letters, digits, '.', '_' and '-', starting with "
+                         "a letter or digit (it names the run folder); set name = \"my_suite\" in the file")
     return Suite(
-        name=p.string(data.get("name", default_name), "name"),
-        version=p.version(data["version"]),
-        description=p.string(data["description"], "description"),
-        seeds=seeds,
-        n_instances=None if "n_instances" not in data else p.integer(data["n_instances"], "n_instances", minimum=1),
-        n_background=p.integer(data.get("n_background", DEFAULT_N_BACKGROUND), "n_background", minimum=1),
-        model_seed=p.integer(data.get("model_seed", 0), "model_seed", minimum=0),
-        tasks=tuple(p.task_group(t, f"tasks[{i}]") for i, t in enumerate(p.array(data["tasks"], "tasks"))),
-        methods=p.entries(data["methods"], "methods"),
-        metrics=p.entries(data["metrics"], "metrics"),
+        name=name,
+        version=str(checked.version),
+        description=checked.description,
+        seeds=tuple(checked.seeds),
+        n_instances=checked.n_instances,
+        n_background=checked.n_background,
+        model_seed=checked.model_seed,
+        cell_timeout=checked.cell_timeout,
+        tasks=tuple(TaskGroup(tuple(t.names("dataset")), tuple(t.names("model")), tuple(t.names("target")),
+                              f"tasks[{i}]") for i, t in enumerate(checked.tasks)),
+        methods=tuple(_entry_ref(e, f"methods[{i}]") for i, e in enumerate(checked.methods)),
+        metrics=tuple(_entry_ref(e, f"metrics[{i}]") for i, e in enumerate(checked.metrics)),
         source=source,
         text=text,
     )
 
 
-_EXPECTED = {
-    "version": "a string or integer, e.g. version = \"1\"",
-    "description": "a one-line string",
-    "seeds": "a non-empty list of distinct integers >= 0, e.g. seeds = [0]",
-    "tasks": "one or more [[tasks]] tables with dataset, model and target",
-    "methods": "a list of method names or {name, params, label} tables",
-    "metrics": "a list of metric names or {name, params, label} tables",
-}
-
-
-class _Checker:
-    """Shape checks that raise :class:`SuiteError` naming the file and the key."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, problem: str, *, what: str | None = None, got: Any = ...) -> None:
-        detail = f"; expected {what}" if what else ""
-        shown = "" if got is ... else f", got {got!r}"
-        raise SuiteError(f"{self.source}: key '{key}' {problem}{detail}{shown}")
-
-    def unknown_keys(self, table: Mapping, allowed: Sequence[str], prefix: str, *, hint_tasks: bool) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                if hint_tasks and key in TOP_KEYS:
-                    hint += " (top-level keys must come before the first [[tasks]] table)"
-                self.fail(f"{prefix}{key}", f"is not a suite key{hint}", what=f"one of {', '.join(allowed)}")
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, "must be a non-empty string", got=value)
-        return value
-
-    def version(self, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-            self.fail("version", "has the wrong type", what=_EXPECTED["version"], got=value)
-        return str(value)
-
-    def integer(self, value: Any, key: str, *, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, "has a bad value", what=f"an integer >= {minimum}", got=value)
-        return value
-
-    def array(self, value: Any, key: str) -> list:
-        if not isinstance(value, list) or not value:
-            self.fail(key, "must be a non-empty list", what=_EXPECTED.get(key), got=value)
-        return value
-
-    def int_list(self, value: Any, key: str) -> tuple[int, ...]:
-        items = self.array(value, key)
-        out = tuple(self.integer(v, f"{key}[{i}]", minimum=0) for i, v in enumerate(items))
-        if len(set(out)) != len(out):
-            self.fail(key, "repeats a seed", what=_EXPECTED["seeds"], got=value)
-        return out
-
-    def names(self, table: Mapping, singular: str, where: str) -> tuple[str, ...]:
-        plural = singular + "s"
-        if (singular in table) == (plural in table):
-            self.fail(f"{where}.{singular}", f"must be given once (as '{singular}' or '{plural}')",
-                      what="a name or a list of names")
-        key = singular if singular in table else plural
-        value = table[key]
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
-            self.fail(f"{where}.{key}", "has the wrong type", what="a name or a non-empty list of names", got=value)
-        return tuple(values)
-
-    def task_group(self, table: Any, where: str) -> TaskGroup:
-        if not isinstance(table, dict):
-            self.fail(where, "must be a table", what="{dataset = ..., model = ..., target = ...}", got=table)
-        self.unknown_keys(table, TASK_KEYS, f"{where}.", hint_tasks=True)
-        return TaskGroup(self.names(table, "dataset", where), self.names(table, "model", where),
-                         self.names(table, "target", where), where)
-
-    def entries(self, value: Any, key: str) -> tuple[EntryRef, ...]:
-        out = [self.entry(item, f"{key}[{i}]") for i, item in enumerate(self.array(value, key))]
-        return tuple(out)
-
-    def entry(self, item: Any, where: str) -> EntryRef:
-        if isinstance(item, str) and item:
-            return EntryRef(item, {}, None, where)
-        if not isinstance(item, dict):
-            self.fail(where, "has the wrong type", what="a name or a table {name, params, label}", got=item)
-        self.unknown_keys(item, ENTRY_KEYS, f"{where}.", hint_tasks=False)
-        if "name" not in item:
-            self.fail(f"{where}.name", "is required", what="the registered name")
-        params = item.get("params", {})
-        if not isinstance(params, dict):
-            self.fail(f"{where}.params", "must be a table", what="e.g. params = { n_steps = 32 }", got=params)
-        label = item.get("label")
-        return EntryRef(self.string(item["name"], f"{where}.name"), params,
-                        None if label is None else self.string(label, f"{where}.label"), where)
+def _entry_ref(entry: Any, where: str) -> EntryRef:
+    if isinstance(entry, str):
+        return EntryRef(entry, {}, None, where)
+    return EntryRef(entry.name, dict(entry.params), entry.label, where)
 
 
 # -- resolution against the registries --------------------------------------------------------
@@ -291,10 +235,21 @@ class Plan:
     n_instances: int | None
     n_background: int
     model_seed: int
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
 
     @property
     def n_cells(self) -> int:
         return len(self.tasks) * len(self.methods) * len(self.seeds)
+
+    def describe(self) -> dict[str, Any]:
+        """The plan as the manifest records it; :func:`replay` rebuilds exactly this plan from it."""
+        return {
+            "tasks": [t.name for t in self.tasks],
+            "methods": [{"label": m.label, "name": m.method.name, "params": m.method.params} for m in self.methods],
+            "metrics": [{"label": m.label, "name": m.metric.name, "params": m.metric.params} for m in self.metrics],
+            "seeds": list(self.seeds), "n_instances": self.n_instances, "n_background": self.n_background,
+            "model_seed": self.model_seed, "cell_timeout": self.cell_timeout,
+        }
 
 
 def resolve(
@@ -305,16 +260,21 @@ def resolve(
     tasks: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
     n_instances: int | None = None,
+    cell_timeout: float | None = None,
 ) -> Plan:
     """Check ``suite`` against the registries and apply command-line selections.
 
     ``methods``/``metrics`` select suite entries by label or name; a registered name the suite
     does not list is added with default params. ``tasks`` are ``dataset[/model[/target]]``
     patterns (``*`` allowed) selecting suite tasks; a full ``d/m/t`` not in the suite is added.
+    ``seeds``, ``n_instances`` and ``cell_timeout`` replace the suite's, checked like its keys.
     """
     from .registries import methods as method_registry  # noqa: PLC0415 - imports the plugins
     from .registries import metrics as metric_registry  # noqa: PLC0415
+    from .suite_schema import check_settings  # noqa: PLC0415
 
+    settings = check_settings(seeds=None if seeds is None else list(seeds), n_instances=n_instances,
+                              cell_timeout=cell_timeout)
     method_refs = _select(suite.methods, methods, method_registry)
     metric_refs = _select(suite.metrics, metrics, metric_registry)
     method_entries = _unique_labels([MethodEntry(_label(r, None), _instantiate(suite, r, method_registry))
@@ -322,22 +282,54 @@ def resolve(
     metric_objs = [(r, _instantiate(suite, r, metric_registry)) for r in metric_refs]
     metric_entries = [MetricEntry(_label(r, m), m) for r, m in metric_objs]
     metric_entries += _cost_entries([m for _, m in metric_objs])
-    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)
-                              or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in seeds)):
-        raise InvalidParameterError(f"seeds {list(seeds)}: expected distinct integers >= 0, e.g. --seeds 0,1,2")
-    if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, int)
-                                    or n_instances < 1):
-        raise InvalidParameterError(f"n_instances {n_instances!r}: expected an integer >= 1")
     return Plan(
         suite=suite,
         tasks=_select_tasks(_expand_tasks(suite), tasks, suite),
         methods=tuple(method_entries),
         metrics=tuple(_unique_labels(metric_entries, suite, "metric")),
-        seeds=tuple(seeds) if seeds is not None else suite.seeds,
-        n_instances=n_instances if n_instances is not None else suite.n_instances,
+        seeds=tuple(settings.seeds) if settings.seeds is not None else suite.seeds,
+        n_instances=settings.n_instances if settings.n_instances is not None else suite.n_instances,
         n_background=suite.n_background,
         model_seed=suite.model_seed,
+        cell_timeout=_first(settings.cell_timeout, suite.cell_timeout, DEFAULT_CELL_TIMEOUT),
     )
+
+
+def replay(suite: Suite, recorded: Mapping[str, Any], *, source: str, methods: Sequence[str] | None = None,
+           metrics: Sequence[str] | None = None, tasks: Sequence[str] | None = None,
+           seeds: Sequence[int] | None = None, n_instances: int | None = None,
+           cell_timeout: float | None = None) -> Plan:
+    """The plan ``recorded`` by :meth:`Plan.describe` (a run folder's manifest), rebuilt exactly: the
+    same tasks, the same method and metric labels with their names and params, seeds and sizes.
+    A selection given here replaces that part, resolved against ``suite`` as a new run would.
+
+    Raises:
+        ResultsError: ``recorded`` is not a plan (``source`` names where it came from).
+    """
+    from .method import instantiate  # noqa: PLC0415
+    from .registries import methods as method_registry  # noqa: PLC0415
+    from .registries import metrics as metric_registry  # noqa: PLC0415
+    from .suite_schema import check_recorded_plan  # noqa: PLC0415
+
+    started = check_recorded_plan(recorded, source=source)
+    fresh = resolve(suite, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds, n_instances=n_instances,
+                    cell_timeout=cell_timeout)
+    return replace(
+        fresh,
+        tasks=fresh.tasks if tasks else tuple(TaskRef(*name.split("/")) for name in started.tasks),
+        methods=fresh.methods if methods else tuple(
+            MethodEntry(e.label, instantiate(method_registry.get(e.name), e.params)) for e in started.methods),
+        metrics=fresh.metrics if metrics else tuple(
+            MetricEntry(e.label, instantiate(metric_registry.get(e.name), e.params)) for e in started.metrics),
+        seeds=fresh.seeds if seeds is not None else tuple(started.seeds),
+        n_instances=n_instances if n_instances is not None else started.n_instances,
+        cell_timeout=fresh.cell_timeout if cell_timeout is not None or started.cell_timeout is None
+        else started.cell_timeout,
+    )
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
 
 
 def _label(ref: EntryRef, metric: "Metric | None") -> str:

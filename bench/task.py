@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import ShapeError
-from .players import Players
+from .errors import InvalidInputError, ShapeError
+from .players import Players, check_groups
 
 TargetFn = Callable[[Tensor, Tensor], Tensor]
 """``f(x, selector)``: ``(B, *F)`` inputs and ``(B,)`` long selectors → ``(B,)`` scalars; differentiable."""
@@ -48,6 +48,57 @@ def default_max_batch(inputs: Tensor, kind: str = "tabular") -> int:
     return max(1, min(GPU_MAX_BATCH, budget // row_bytes))
 
 
+def check_floating(name: str, t: object, *, who: str = "task") -> None:
+    """Typed error unless ``t`` is a floating-point tensor of finite values (the Task contract)."""
+    if not isinstance(t, Tensor):
+        raise InvalidInputError(f"{who}: {name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.dtype.is_floating_point:
+        raise InvalidInputError(
+            f"{who}: {name} has dtype {t.dtype}, but attributions and perturbations need floating-point inputs "
+            f"(an integer input rounds every interpolation and attribution); convert it with {name}.float() "
+            f"or {name}.double()"
+        )
+    if t.numel() and not torch.isfinite(t).all():
+        raise InvalidInputError(f"{who}: {name} contains NaN or infinite values; clean or impute them first")
+
+
+def check_batch(task: "Task", x: object, who: str) -> None:
+    """The contract of a batch entering ``Method.explain`` or ``Metric.__call__``: a finite
+    floating-point tensor ``(N, *F)`` with the task's feature shape (``N = 0`` allowed)."""
+    check_floating("x", x, who=who)
+    if x.dim() < 1 or tuple(x.shape[1:]) != task.feature_shape:
+        raise ShapeError(
+            f"{who}: instances have shape {tuple(x.shape)}, {task.name} expects (N, *{task.feature_shape})")
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """True attributions ``(N, *F) → (N, *F)`` that say whose truth they are.
+
+    Attributes:
+        fn: the attributions of a batch of instances.
+        whose: ``"process"`` — the data-generating process's (what the synthetic dataset's oracle
+            realises exactly; on a trained model it also charges the model's own error), or
+            ``"model"`` — the explained model's own exact Shapley values.
+        note: one line saying exactly what the values are (shown in docs and records).
+    """
+
+    fn: Callable[[Tensor], Tensor]
+    whose: str
+    note: str
+
+    def __post_init__(self) -> None:
+        if self.whose not in TRUTHS:
+            raise ValueError(f"GroundTruth.whose must be one of {TRUTHS}, got {self.whose!r}")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+
+TRUTHS = ("process", "model")
+"""Whose truth a ground-truth metric scores: the data-generating process's, or the model's own."""
+
+
 def no_selection(x: Tensor) -> Tensor:
     """Selector for targets that choose no output (reconstruction error, ELBO ...)."""
     return torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
@@ -69,7 +120,9 @@ class Task:
         select: ``(N, *F) -> (N,)`` long, the output pinned at the explained instance.
         groups: ``(*F)`` long feature → group id, or ``None`` (every feature its own player).
         representation_fn: hidden representation ``(B, *F) -> (B, H)`` for RRS, if the model has one.
-        ground_truth: ``(N, *F) -> (N, *F)`` true attributions (synthetic tasks only).
+        ground_truth: ``(N, *F) -> (N, *F)`` true attributions (synthetic tasks only); a
+            :class:`GroundTruth` says whose truth they are (plain callables are taken as the
+            data-generating process's).
         ground_truth_signed: ``False`` when the ground truth is a 0/1 relevance mask (compare |φ|).
         randomized: returns the same task on a weight-randomized model (sanity checks).
         quality: the model's measured quality, e.g. ``{"test_accuracy": 0.97}``.
@@ -102,15 +155,32 @@ class Task:
     max_batch: int = 0
 
     def __post_init__(self) -> None:
+        self._check_contract()
         if self.max_batch <= 0:
             object.__setattr__(self, "max_batch", default_max_batch(self.inputs, self.kind))
+
+    def _check_contract(self) -> None:
+        """The Task contract, checked where a task is built (typed errors that say what to do)."""
+        who = f"task {self.dataset}/{self.model}/{self.target}"
         if self.kind not in KINDS:
-            raise ShapeError(f"task kind must be one of {KINDS}, got {self.kind!r}")
+            raise ShapeError(f"{who}: kind must be one of {KINDS}, got {self.kind!r}")
+        for name in ("inputs", "background", "baseline"):
+            check_floating(name, getattr(self, name), who=who)
+        if self.inputs.dim() < 2:
+            raise ShapeError(
+                f"{who}: inputs must be (N, *F) with at least one feature dimension, got {tuple(self.inputs.shape)}")
         shape = tuple(self.inputs.shape[1:])
+        if math.prod(shape) == 0:
+            raise ShapeError(f"{who}: instances have no features (feature shape {shape})")
         if tuple(self.background.shape[1:]) != shape:
-            raise ShapeError(f"background rows have shape {tuple(self.background.shape[1:])}, inputs {shape}")
+            raise ShapeError(f"{who}: background rows have shape {tuple(self.background.shape[1:])}, inputs {shape}")
+        if self.background.shape[0] == 0:
+            raise ShapeError(
+                f"{who}: background needs at least one row (pass baseline.unsqueeze(0) if you have no data)")
         if tuple(self.baseline.shape) != shape:
-            raise ShapeError(f"baseline has shape {tuple(self.baseline.shape)}, expected one input row {shape}")
+            raise ShapeError(f"{who}: baseline has shape {tuple(self.baseline.shape)}, expected one input row {shape}")
+        if self.groups is not None:
+            check_groups(self.groups, shape)
 
     # -- derived properties -----------------------------------------------------------------
     @property
@@ -153,6 +223,13 @@ class Task:
         return frozenset(caps)
 
     # -- evaluation -------------------------------------------------------------------------
+    @property
+    def truth_whose(self) -> str | None:
+        """Whose truth ``ground_truth`` is (``"process"`` unless a :class:`GroundTruth` says otherwise)."""
+        if self.ground_truth is None:
+            return None
+        return getattr(self.ground_truth, "whose", "process")
+
     def bind(self, x: Tensor) -> "BoundTarget":
         """``f`` pinned to the outputs selected at the instances ``x``."""
         return BoundTarget(self, x)

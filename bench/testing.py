@@ -10,7 +10,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .task import Task, no_selection
+from .errors import InvalidInputError, ShapeError
+from .task import Task, check_floating, no_selection
 
 
 def task_from_function(
@@ -28,9 +29,18 @@ def task_from_function(
     randomized: Callable[[], Task] | None = None,
     name: str = "toy",
 ) -> Task:
-    """A task explaining ``fn: (B, *F) -> (B,)`` (no output selection)."""
+    """A task explaining ``fn: (B, *F) -> (B,)`` (no output selection).
+
+    The Task contract is checked here (typed errors): floating-point ``inputs`` (and baseline,
+    background), valid integer ``groups``, and ``fn`` returning one floating-point value per row
+    (probed once on one row).
+    """
+    check_floating("inputs", inputs, who="task_from_function")
+    if inputs.dim() < 2:
+        raise ShapeError(f"task_from_function: inputs must be (N, *F), got shape {tuple(inputs.shape)}")
     baseline = torch.zeros_like(inputs[0]) if baseline is None else baseline
     background = baseline.unsqueeze(0) if background is None else background
+    _probe(fn, inputs[:1] if len(inputs) else baseline.unsqueeze(0))
     return Task(
         dataset=name, model="function", target="value", f=lambda x, _s: fn(x), inputs=inputs,
         background=background, baseline=baseline, kind=kind, select=no_selection,
@@ -38,6 +48,17 @@ def task_from_function(
         representation_fn=representation_fn, ground_truth=ground_truth, randomized=randomized,
         ground_truth_signed=ground_truth_signed,
     )
+
+
+def _probe(fn: Callable[[Tensor], Tensor], row: Tensor) -> None:
+    """Typed error unless ``fn`` maps one row ``(1, *F)`` to one floating-point value ``(1,)``."""
+    with torch.no_grad():
+        out = fn(row)
+    if not isinstance(out, Tensor) or tuple(out.shape) != (1,):
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise ShapeError(f"task_from_function: fn must map (B, *F) inputs to (B,) values; one row gave {shape}")
+    if not out.dtype.is_floating_point:
+        raise InvalidInputError(f"task_from_function: fn returned dtype {out.dtype}; return floating-point values")
 
 
 def linear_task(weights: Tensor, inputs: Tensor, *, bias: float = 0.0, baseline: Tensor | None = None,

@@ -12,7 +12,7 @@ features or feature groups (:class:`~xaibench.players.Players`).
 * :func:`shapley_kernel_design` draws the coalitions and regression weights of KernelSHAP;
   :func:`constrained_wls` solves the efficiency-constrained weighted least squares.
 * :func:`antithetic_ranks` / :func:`chain_coalitions` / :func:`chain_attributions` do the same for
-  permutation sampling; :func:`all_coalitions` / :func:`shapley_coefficients` for enumeration.
+  permutation sampling; enumeration lives in :mod:`xaibench.shapley` (shared with the ground truth).
 
 Designs (coalitions, permutations) are drawn on the CPU from ``xaibench.rng.generator(seed)`` and
 shared by every instance of the batch (common random numbers), then moved to the task's device:
@@ -264,30 +264,6 @@ def chain_attributions(empty: Tensor, interior: Tensor, full: Tensor, ranks: Ten
                        full[:, None, None].expand(n, c, 1)], dim=2)
     marginal = chain.diff(dim=2)  # (N, C, G): contribution of the player at each position
     return marginal.gather(2, ranks.to(marginal.device).expand(n, c, g)).mean(1)
-
-
-# -- enumeration -------------------------------------------------------------------------------
-
-
-def all_coalitions(n_players: int) -> Tensor:
-    """Every subset of G players, ``(2^G, G)`` bool, row b is the binary expansion of b."""
-    bits = torch.arange(2**n_players)[:, None] >> torch.arange(n_players)[None, :]
-    return (bits & 1).bool()
-
-
-def shapley_coefficients(coalitions: Tensor) -> Tensor:
-    """``(K, G)`` float64 C with φ = v @ C when ``coalitions`` holds every subset (Shapley 1953).
-
-    φ_i = Σ_{S ∌ i} w(|S|) (v(S ∪ i) − v(S)), w(s) = s! (G−1−s)! / G!, so a coalition S enters
-    φ_i with +w(|S|−1) when i ∈ S and −w(|S|) when i ∉ S.
-    """
-    g = coalitions.shape[1]
-    size = coalitions.sum(1)
-    log_w = lambda s: torch.lgamma(s + 1.0) + torch.lgamma(g - s + 0.0) - math.lgamma(g + 1)  # noqa: E731
-    s = size.to(torch.float64)[:, None]
-    plus = torch.exp(log_w((s - 1).clamp(min=0)))
-    minus = torch.exp(log_w(s.clamp(max=g - 1)))
-    return torch.where(coalitions, plus, -minus)
 
 
 # -- the methods' common base ------------------------------------------------------------------

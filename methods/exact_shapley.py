@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
 from torch import Tensor
 
 from xaibench.errors import NotApplicableError
 from xaibench.method import register_method
+from xaibench.shapley import MAX_PLAYERS, all_coalitions, shapley_from_values
 from xaibench.task import Task
 
-from ._coalitions import GameMethod, all_coalitions, shapley_coefficients
+from ._coalitions import GameMethod
 
 
 @register_method
@@ -22,8 +22,9 @@ class ExactShapley(GameMethod):
 
         φ_i = Σ_{S ⊆ N∖{i}} |S|! (G − |S| − 1)! / G! · (v(S ∪ {i}) − v(S))
 
-    All 2^G coalitions are evaluated for every instance in chunked batches and combined by one
-    ``(N, 2^G) @ (2^G, G)`` product in float64. This is the reference the sampling methods
+    All 2^G coalitions are evaluated for every instance in chunked batches and combined as
+    marginal contributions in float64 (:func:`xaibench.shapley.shapley_from_values`), so a feature
+    the function ignores gets exactly 0. This is the reference the sampling methods
     (``kernel_shap``, ``permutation_shap``) converge to, and with ``background="baseline"`` it is
     the "baseline Shapley" value of the synthetic datasets' oracles.
 
@@ -38,7 +39,7 @@ class ExactShapley(GameMethod):
 
     name: ClassVar[str] = "exact_shapley"
     description: ClassVar[str] = "Exact Shapley values by enumerating all 2^G coalitions (G <= 14 players)"
-    max_players: ClassVar[int] = 14
+    max_players: ClassVar[int] = MAX_PLAYERS
 
     def check(self, task: Task) -> None:
         super().check(task)
@@ -51,7 +52,5 @@ class ExactShapley(GameMethod):
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)
-        coalitions = all_coalitions(task.players.n)
-        v = self.values(task, x, coalitions)
-        phi = v.to(torch.float64) @ shapley_coefficients(coalitions).to(v.device)
-        return self.spread(task, phi, x)
+        v = self.values(task, x, all_coalitions(task.players.n))
+        return self.spread(task, shapley_from_values(v), x)

@@ -19,7 +19,8 @@ divided evenly over its features). We follow the lime package (0.2.0.1) conventi
   ``x``'s bin ("same bin as x"), ``D`` is the Euclidean distance between ``z`` and ``z₀ = 1``,
   kernel width ``w = 0.75·√d``. ``"decile"`` uses the 10/20/…/90th percentiles.
 * ``discretizer="none"`` (``discretize_continuous=False``): ``p = ε·σ + μ`` with ``ε ~ N(0, I)``,
-  μ, σ the background mean and population std (a zero std counts as 1, as ``StandardScaler``),
+  μ, σ the background mean and population std (a std that is zero to rounding counts as 1, as
+  ``StandardScaler``'s; "to rounding" relative to the feature's magnitude, :mod:`xaibench.tolerance`),
   centred on ``x`` instead of μ when ``sample_around_instance``; ``z = (p − μ)/σ``, Euclidean ``D``.
 
 **Segments mode** (``LimeImageExplainer`` with the task's groups as the segmentation; tasks with
@@ -35,7 +36,9 @@ Differences from the lime package, and why:
   by default (``num_features=10``, ``feature_selection="auto"``); a benchmark needs a full
   attribution. With ``num_features=k`` we keep the ``k`` features of largest ``|β·z₀|`` under a
   ridge with λ = 0.01 and refit on them (lime's ``"highest_weights"``, which its ``"auto"`` uses
-  for ``k > 6``; for ``k ≤ 6`` lime's ``"auto"`` runs forward selection, which we do not).
+  for ``k > 6``; for ``k ≤ 6`` lime's ``"auto"`` runs forward selection, which we do not). Weights
+  equal to rounding tie, and ties are broken at random per instance by the seed (lime's
+  ``np.argsort`` breaks them by column index).
 * Randomness is drawn once per call and **shared by every instance of the batch** (common random
   numbers, :func:`xaibench.rng.generator`): each instance's neighbourhood has exactly lime's
   distribution, and no instance depends on its batch-mates. In tabular mode the sampled points
@@ -68,15 +71,17 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.method import Method, register_method
 from xaibench.players import mix
-from xaibench.rng import generator
+from xaibench.rng import generator, instance_uniform
 from xaibench.task import BoundTarget, Task
 from xaibench.tensorstats import topk_mask
+from xaibench.tolerance import is_constant, snap
 
 MODES = ("auto", "tabular", "segments")
 DISCRETIZERS = {"quartile": (25.0, 50.0, 75.0), "decile": tuple(10.0 * i for i in range(1, 10)), "none": ()}
 TABULAR_WIDTH_FACTOR = 0.75  # lime_tabular: kernel_width = 0.75 * sqrt(n_columns)
 SEGMENTS_WIDTH = 0.25  # lime_image: kernel_width = 0.25
 SELECTION_ALPHA = 0.01  # lime_base "highest_weights": Ridge(alpha=0.01) on all features
+TIE_STREAM = 0x71E5  # stream of the per-instance priorities that break ties in the num_features selection
 
 
 @register_method
@@ -152,7 +157,9 @@ class Lime(Method):
             moments = self._tabular_moments(task, bound, seed) if tabular else self._segments_moments(task, bound, seed)
             if self.num_features is not None and self.num_features < moments.n_features:
                 coef, _ = moments.solve(SELECTION_ALPHA)  # lime's "highest_weights": top-k of |β·z₀|
-                moments = moments.restrict(topk_mask((coef * moments.first).abs(), self.num_features))
+                weight = snap((coef * moments.first).abs(), task.dtype)
+                priority = instance_uniform(x, seed, (weight.shape[-1],), stream=TIE_STREAM, dtype=torch.float64)
+                moments = moments.restrict(topk_mask(weight, self.num_features, priority))
             coef, _ = moments.solve(self.alpha)
             coef = coef.to(x.dtype)
             return coef.reshape(x.shape) if tabular else task.players.spread(coef)
@@ -167,7 +174,8 @@ class Lime(Method):
             design = torch.empty(n, d + 2, self.n_samples, dtype=work, device=task.device)  # rows: z, 1, y
             background = task.background.reshape(task.background.shape[0], -1).double()
             mean, scale = background.mean(0), background.std(0, unbiased=False)
-            scale = torch.where(scale < 10 * torch.finfo(scale.dtype).eps, torch.ones_like(scale), scale)
+            constant = is_constant(background.T, dtype=task.dtype)  # to rounding, relative to |values|
+            scale = torch.where(constant | (scale == 0), torch.ones_like(scale), scale)
             noise = torch.randn(k, d, generator=g, device=x.device, dtype=x.dtype)  # z of a sample, ε ~ N(0, I)
             first = (x - mean) / scale
             design[:, :d, 0] = first
@@ -370,7 +378,7 @@ class QuantileBins:
         table = torch.cat([torch.ones(d * n_bins, 1, dtype=dtype, device=sampled.device), indicator], 1)
         table = torch.cat([table, torch.ones_like(table[:1])])  # the ones row, index d·bins
         rows = own + n_bins * torch.arange(d, device=own.device)
-        index = torch.cat([rows, torch.full_like(rows[:, :2], d * n_bins)], 1).reshape(-1)
+        index = torch.cat([rows, rows.new_full((rows.shape[0], 2), d * n_bins)], 1).reshape(-1)  # (any d >= 1)
         return table.index_select(0, index).reshape(own.shape[0], d + 2, -1)
 
     def sample(self, k: int, g: torch.Generator) -> Tensor:

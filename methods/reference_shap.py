@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from torch import Tensor
 
 from xaibench.errors import NotApplicableError
 from xaibench.method import Method, register_method
+from xaibench.params import Ge
 from xaibench.task import Task
 
 from ._coalitions import check_parameters, game_values, reference_rows
@@ -140,7 +141,7 @@ class CaptumKernelShap(_ReferenceShap):
     name: ClassVar[str] = "captum_kernel_shap"
     description: ClassVar[str] = "captum.attr.KernelShap (reference; per instance, slow)"
 
-    perturbations_per_eval: int = 2048
+    perturbations_per_eval: Annotated[int, Ge(1)] = 2048
 
     def check(self, task: Task) -> None:
         super().check(task)

@@ -44,6 +44,7 @@ from xaibench.players import mix
 from xaibench.rng import generator
 from xaibench.task import BoundTarget, Task
 from xaibench.tensorstats import r_squared
+from xaibench.tolerance import rtol
 
 HELDOUT_STREAM = 0x5EED_0F_4E1D  # offsets the seed of the held-out draws from the distillation draws
 
@@ -149,8 +150,9 @@ class TreeSurrogate(Surrogate):
 class LinearSurrogate(Surrogate):
     """Sparse linear student ``g(x) = α + βᵀx``, attributions ``φ = β ⊙ (x − b)`` (so ``Σφ = g(x) − g(b)``).
 
-    Fitted on standardised features (mean/std of the distillation set; a constant feature keeps
-    scale 1) and a standardised target, so ``alpha`` is scale-free; β is mapped back to raw units.
+    Fitted on standardised features (mean/std of the distillation set; a feature constant to
+    rounding, :mod:`xaibench.tolerance`, keeps scale 1) and a standardised target, so ``alpha`` is
+    scale-free; β is mapped back to raw units.
 
     * ``n_nonzero=None`` (default): ``sklearn.linear_model.Lasso(alpha)``, minimising
       ``(1/2n)‖ỹ − X̃β‖² + alpha‖β‖₁`` on the standardised data.
@@ -178,9 +180,12 @@ class LinearSurrogate(Surrogate):
     def fit_student(self, task: Task, rows: np.ndarray, targets: np.ndarray, selector: int) -> Student:
         from sklearn.linear_model import Lasso, lars_path  # noqa: PLC0415 - imported on use
 
+        tol = rtol(task.dtype)  # "constant" to rounding, relative to the values' magnitude (xaibench.tolerance)
         x_mean, x_scale = rows.mean(0), rows.std(0)
-        x_scale[x_scale < 1e-12] = 1.0
-        y_mean, y_scale = targets.mean(), max(float(targets.std()), 1e-12)
+        x_scale[x_scale <= tol * np.abs(rows).max(0, initial=0.0)] = 1.0
+        y_mean, y_scale = targets.mean(), float(targets.std())
+        if y_scale <= tol * float(np.abs(targets).max(initial=0.0)):  # f constant on the set: nothing to fit
+            y_scale = 1.0
         xs, ys = (rows - x_mean) / x_scale, (targets - y_mean) / y_scale
         if self.n_nonzero is None:
             beta = Lasso(alpha=self.alpha, random_state=0).fit(xs, ys).coef_

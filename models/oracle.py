@@ -8,6 +8,11 @@ dataset baseline, exactly — the baseline Shapley values of ``f`` (signed), or 
 analytic Shapley values to float precision. Decision: ``oracle.label(x)`` where the dataset
 defines it, else ``score(x) > 0``. No representation. Applies only to datasets with an oracle.
 
+Whose truth: on the oracle, the data-generating process's truth *is* the model's own, so the
+ground-truth metrics' ``truth="process"`` and ``truth="model"`` agree (for signed truths). The
+process truth of a trained classifier's ``prob`` target is the exact Shapley values of the
+Bayes-optimal probability ``σ(±s(x))`` (:func:`._targets.probability_truth`).
+
 Randomization (``Task.randomized``, sanity checks): an oracle has no weights to re-draw, so the
 "untrained architecture" ``build(dataset, seed)`` is the oracle composed with a **random
 permutation of the input features** drawn from ``seed``: ``f(x) = score(x_π)`` with
@@ -25,6 +30,7 @@ from torch import Tensor, nn
 
 from xaibench.dataset import Dataset, Oracle
 from xaibench.model import ModelSpec, TargetSpec, register_model
+from xaibench.task import GroundTruth
 
 from ._nets import seeded
 from ._quality import accuracy
@@ -82,5 +88,7 @@ class OracleModel(ModelSpec):
             b = baseline.to(x)
             return module.pull_back(oracle.attributions(module(x), module(b[None])[0]).to(x.dtype))
 
+        note = ("baseline Shapley values of the generating function (data-generating process, realised exactly)"
+                if oracle.signed else f"the planted relevance mask of {dataset.name} (0/1, unsigned)")
         return TargetSpec(f=lambda x, _s: oracle.score(module(x)).to(x.dtype), label_fn=lambda x: decide(module(x)),
-                          ground_truth=truth, ground_truth_signed=oracle.signed)
+                          ground_truth=GroundTruth(truth, "process", note), ground_truth_signed=oracle.signed)

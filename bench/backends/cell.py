@@ -4,9 +4,22 @@ A cell explains its instances once (timed, validated) and feeds every metric of 
 that one set of attributions. Whatever goes wrong becomes a record and never stops the run: a
 task or method that does not apply (:class:`~xaibench.errors.NotApplicableError`, raised by
 ``load_task`` or ``method.check``) gives "skipped" records, a metric whose ``check`` fails gives a
-"skipped" record, and any other exception gives "error" records (type, message, short
-traceback) — for every metric of the cell when loading or explaining failed, for the one metric
-otherwise. ``KeyboardInterrupt`` and other ``BaseException``s are not caught.
+"skipped" record, and any other exception — ``SystemExit`` from plugin code included — gives
+"error" records (type, message, short traceback): for every metric of the cell when loading or
+explaining failed, for the one metric otherwise. ``KeyboardInterrupt`` is not caught.
+
+Plugins are checked, not trusted:
+
+* **In-place edits.** The task's ``inputs``, ``background`` and ``baseline`` and the attributions
+  are compared with pristine copies after the method and after each metric (exact equality, one
+  pass over each tensor). A plugin that modified one gets a
+  :class:`~xaibench.errors.MutationError` record, and the tensor is restored before anything else
+  sees it, so one culprit never changes another method's or metric's values.
+* **No value.** A metric whose every value is NaN or infinite gets a
+  :class:`~xaibench.errors.MetricValueError` record, not an "ok" one.
+
+``n_instances`` in a record is the number of instances explained; ``n_instances_requested`` is
+what the plan asked for (more than a small test split has: the whole split is explained).
 
 Seeding: ``random``, NumPy's global generator and ``torch.manual_seed`` are all set to the cell's
 seed before the warm-up, before the timed explanation pass, and before each metric, so a value
@@ -23,7 +36,7 @@ import random
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +44,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import NotApplicableError, ShapeError
+from ..errors import MetricValueError, MutationError, NotApplicableError, ShapeError
 from ..metric import check_attributions
 from ..metrics.cost import CostMetric, ExplainPass, timed_explain
 from ..metrics.stability import sharing_reexplanations
@@ -83,16 +96,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def execute_cell(cell: Cell, done: Container[str] = frozenset()) -> Iterator[dict[str, Any]]:
-    """Records of ``cell`` whose keys are not in ``done``, one metric at a time."""
+PLUGIN_ERRORS = (Exception, SystemExit)
+"""What plugin code may raise and still only fail its own records."""
+
+
+def execute_cell(cell: Cell, done: Container[str] = frozenset(),
+                 on_pending: Callable[[list[dict[str, Any]]], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Records of ``cell`` whose keys are not in ``done``, one metric at a time.
+
+    ``on_pending`` is called, once the task is loaded, with the records still to come (identity
+    and key, no result): a worker reports them so that its driver can write error records with
+    the right keys if the cell is stopped (time limit, crash)."""
     try:
         task = load_cached_task(cell.task, cell.context)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a record
-        base = _identity(cell, None)
-        for entry in cell.metrics:
-            record = _with_metric(base, entry)
-            if record["key"] not in done:
-                yield _failed(record, exc)
+    except PLUGIN_ERRORS as exc:  # every failure becomes a record
+        yield from failure_records(cell, exc, done)
         return
     yield from execute_loaded_cell(cell, task, done)
 
@@ -103,24 +121,78 @@ def execute_loaded_cell(cell: Cell, task: Task, done: Container[str] = frozenset
     pending = [r for r in (_with_metric(base, e) for e in cell.metrics) if r["key"] not in done]
     if not pending:
         return
+    if on_pending is not None:
+        on_pending(pending)
     method, seed = cell.method.method, cell.seed
+    guard = TensorGuard(inputs=task.inputs, background=task.background, baseline=task.baseline)
     try:
         method.check(task)
         seed_everything(seed)
         measured = timed_explain(method, task, task.inputs, seed=seed, warmup=cell.context.warmup,
                                  before=lambda: seed_everything(seed))
+        guard.check(f"method {cell.method.label}")
         check_attributions(task.inputs, measured.attributions, who=f"method {cell.method.label}")
-    except Exception as exc:  # noqa: BLE001
+    except PLUGIN_ERRORS as exc:
+        guard.restore()
         for record in pending:
             yield _failed(record, exc)
         return
+    guard.watch(attributions=measured.attributions)
     entries = {e.label: e for e in cell.metrics}
     with sharing_reexplanations():  # the stability metrics of this cell re-explain one neighbourhood
         for record in pending:
-            yield _score(record, entries[record["metric"]], task, measured, cell)
+            yield _score(record, entries[record["metric"]], task, measured, cell, guard)
 
 
-def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, cell: Cell) -> dict:
+def failure_records(cell: Cell, exc: BaseException, done: Container[str] = frozenset(),
+                    pending: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Error (or skipped) records for every metric of ``cell`` not in ``done``: ``pending`` when
+    the task was loaded (keys with its identity), otherwise built without it."""
+    if pending is None:
+        base = _identity(cell, None)
+        pending = [r for r in (_with_metric(base, e) for e in cell.metrics) if r["key"] not in done]
+    return [_failed(record, exc) for record in pending]
+
+
+class TensorGuard:
+    """Pristine copies of the tensors plugins receive: :meth:`check` finds and undoes in-place edits."""
+
+    def __init__(self, **tensors: torch.Tensor | None):
+        self._tensors: dict[str, torch.Tensor] = {}
+        self._copies: dict[str, torch.Tensor] = {}
+        self.watch(**tensors)
+
+    def watch(self, **tensors: torch.Tensor | None) -> None:
+        for name, tensor in tensors.items():
+            if isinstance(tensor, torch.Tensor):
+                self._tensors[name] = tensor
+                self._copies[name] = tensor.detach().clone()
+
+    def changed(self) -> list[str]:
+        return [name for name, tensor in self._tensors.items() if not _same(tensor, self._copies[name])]
+
+    def restore(self) -> list[str]:
+        changed = self.changed()
+        with torch.no_grad():
+            for name in changed:
+                self._tensors[name].copy_(self._copies[name])
+        return changed
+
+    def check(self, who: str) -> None:
+        """Raise :class:`MutationError` naming ``who`` if a watched tensor changed (after restoring it)."""
+        changed = self.restore()
+        if changed:
+            raise MutationError(f"{who} modified {', '.join(changed)} in place; the values it produced were discarded "
+                                "and the tensors restored. Plugins must not edit the tensors they are given: "
+                                "work on a copy (x = x.clone()) or use out-of-place operations")
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and (torch.equal(a, b) or bool(torch.all((a == b) | (a.isnan() & b.isnan()))))
+
+
+def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, cell: Cell,
+           guard: TensorGuard) -> dict:
     metric, method, seed = entry.metric, cell.method.method, cell.seed
     timing = {"seconds": measured.seconds, "explanations_per_second": measured.explanations_per_second,
               "peak_memory_mb": measured.peak_memory_mb, "device_name": measured.device_name}
@@ -133,8 +205,13 @@ def _score(record: dict, entry: MetricEntry, task: Task, measured: ExplainPass, 
             start = time.perf_counter()
             output = metric.evaluate(task, task.inputs, measured.attributions, method, seed=seed)
             seconds = time.perf_counter() - start
+            guard.check(f"metric {entry.label}")
             values, extras = _values(output.values, metric, len(task.inputs)), dict(output.extras)
-    except Exception as exc:  # noqa: BLE001
+            if values and all(v is None for v in values):
+                raise MetricValueError(f"metric {entry.label} returned no finite value: all {len(values)} values are "
+                                       "NaN or infinite, so there is nothing to score")
+    except PLUGIN_ERRORS as exc:
+        guard.restore()
         return _failed({**record, **timing}, exc)
     summary = summarize(values)
     return {**record, **timing, "status": "ok", "n": summary.n, "value": summary.value, "stderr": summary.stderr,
@@ -159,7 +236,8 @@ def _identity(cell: Cell, task: Task | None) -> dict[str, Any]:
         "dataset": ref.dataset, "dataset_version": meta.get("dataset_version"), "model": ref.model,
         "model_seed": ctx.model_seed, "target": ref.target,
         "quality": dict(task.quality) if task is not None else None, "weights_sha256": meta.get("weights_sha256"),
-        "n_instances": ctx.n_instances, "n_background": ctx.n_background,
+        "n_instances": len(task.inputs) if task is not None else ctx.n_instances,
+        "n_instances_requested": ctx.n_instances, "n_background": ctx.n_background,
         "method": cell.method.label, "method_name": method.name, "family": method.family,
         "stochastic": method.stochastic, "method_params": method.params, "seed": cell.seed,
         "device": ctx.device, "device_type": torch.device(ctx.device).type,
@@ -178,8 +256,13 @@ def _with_metric(base: dict[str, Any], entry: MetricEntry) -> dict[str, Any]:
 def _failed(record: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     skipped = isinstance(exc, NotApplicableError)
     short = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-TRACEBACK_FRAMES))
+    if isinstance(exc, SystemExit):
+        message = (f"plugin code called sys.exit({exc.code!r}) (SystemExit); a method or metric that cannot go on "
+                   "must raise an exception instead")
+    else:
+        message = str(exc) or type(exc).__name__
     return {**record, "status": "skipped" if skipped else "error", "error_type": type(exc).__name__,
-            "error": str(exc) or type(exc).__name__, "traceback": None if skipped else short[-TRACEBACK_CHARS:]}
+            "error": message, "traceback": None if skipped or not exc.__traceback__ else short[-TRACEBACK_CHARS:]}
 
 
 # -- task cache: a backend worker loads each task once for all its cells -------------------------
@@ -196,12 +279,12 @@ def load_cached_task(ref: TaskRef, ctx: RunContext) -> Task:
         try:
             _TASKS[key] = load_task(ref.dataset, ref.model, ref.target, seed=ctx.model_seed, device=ctx.device,
                                     n_instances=ctx.n_instances, n_background=ctx.n_background, retrain=ctx.retrain)
-        except Exception as exc:  # noqa: BLE001
+        except PLUGIN_ERRORS as exc:  # noqa: BLE001 - remembered, re-raised for every cell of the task
             _TASKS[key] = exc
         while len(_TASKS) > _TASK_CACHE_SIZE:
             _TASKS.popitem(last=False)
     hit = _TASKS[key]
-    if isinstance(hit, Exception):
+    if isinstance(hit, BaseException):
         raise hit
     return hit
 

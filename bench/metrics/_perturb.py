@@ -21,6 +21,7 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError
 from xaibench.rng import generator, instance_keys
 from xaibench.tensorstats import spearman
+from xaibench.tolerance import snap
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -117,10 +118,12 @@ def resolve_k(k: float, n_players: int) -> int:
 def rank_similarity(a: Tensor, b: Tensor) -> Tensor:
     """Spearman ρ along the last dimension, except that identical rows score 1.
 
+    Both sides are snapped (:func:`xaibench.tolerance.snap`): equal to rounding counts as identical.
+
     ``tensorstats.spearman`` gives 0 for a constant row (no ranking); when both sides are the
     same constant (a zero attribution twice) the explanation has not changed at all, which a
     stability or randomisation check must read as perfect agreement.
     """
-    same = (a == b).all(-1)
+    same = (snap(a) == snap(b)).all(-1) | (a == b).all(-1)
     rho = spearman(a, b)
     return torch.where(same, torch.ones_like(rho), rho)

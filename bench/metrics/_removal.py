@@ -7,8 +7,11 @@ A faithfulness metric perturbs the explained instances ``x`` ``(N, *F)`` into ``
   with a reference ``r`` (``mix(x, r, keep)``); ``"noisy_linear"`` imputes them from their
   neighbours (ROAD), so its values depend on which pixels are kept.
 * :func:`player_ranks` — each player's position when players are sorted by their summed
-  attribution (``Players.total``), ties broken by player index (stable), so rankings are
-  deterministic.
+  attribution (``Players.total``), with rounding-level differences tied
+  (:func:`xaibench.tolerance.snap`) and ties broken at random by per-instance priorities drawn
+  from the metric's seed (:func:`tie_priority`): never by player index, so a tied or all-zero
+  attribution scores a uniformly random order (the chance level), whatever column a feature
+  sits in, and an instance's order does not depend on its batch mates.
 * :func:`evaluate_chunked` — builds and evaluates the perturbations a slice of instances at a
   time (forward passes of ``task.max_batch`` rows), so few perturbed rows exist in memory at once.
 
@@ -31,7 +34,9 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.players import mix
-from xaibench.rng import generator
+from xaibench.rng import derived_seed, generator, instance_uniform
+from xaibench.tensorstats import tiebreak_ranks
+from xaibench.tolerance import negligible, snap
 
 from ._road import noisy_linear_impute
 
@@ -54,10 +59,6 @@ STRATEGIES = ("task", "zero", "mean", "min", "blur", "noisy_linear")
 """
 
 IMAGE_ONLY = frozenset({"blur", "noisy_linear"})
-
-DEGENERATE_RTOL = 1e-5
-"""``|f(x) − f(x_removed)| ≤ DEGENERATE_RTOL · max(1, |f(x)|, |f(x_removed)|)`` counts as no change."""
-
 
 def check_strategy(task: "Task", strategy: str, who: str) -> None:
     """Typed errors for an unknown strategy or an image-only strategy on a non-image task."""
@@ -144,16 +145,29 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     return flat.reshape(n, c, h, w)
 
 
-def player_ranks(task: "Task", attributions: Tensor, *, descending: bool = True, magnitude: bool = False) -> Tensor:
+def tie_priority(x: Tensor, n_players: int, seed: int, name: str) -> Tensor:
+    """``(N, G)`` float64 priorities in (0, 1) that break ties in the rankings of metric ``name``.
+
+    Private to each instance (:func:`xaibench.rng.instance_uniform`, a function of the instance's
+    content and the seed only), under a seed derived from the caller's seed and ``"ties/" + name``:
+    reproducible, independent across instances and of batch composition, and independent of the
+    draws of the method being scored.
+    """
+    return instance_uniform(x, derived_seed(seed, "ties/" + name), (n_players,), dtype=torch.float64)
+
+
+def player_ranks(task: "Task", attributions: Tensor, priority: Tensor, *, descending: bool = True,
+                 magnitude: bool = False) -> Tensor:
     """``(N, G)`` position of each player (0 = first) when sorted by its summed attribution.
 
-    Sorted by ``Players.total(φ)`` (or its absolute value), largest first when ``descending``;
-    ties keep the player order (stable sort), so the ranking is deterministic.
+    Sorted by ``Players.total(φ)`` (or its absolute value), largest first when ``descending``,
+    after :func:`xaibench.tolerance.snap` (values equal to rounding are tied, rounding-level ones
+    are 0). Ties are broken by ``priority`` ``(N, G)`` (:func:`tie_priority`): higher first when
+    descending, and the ascending order is the exact reverse of the descending one.
     """
     scores = task.players.total(attributions)
-    scores = scores.abs() if magnitude else scores
-    order = torch.sort(-scores if descending else scores, dim=-1, stable=True).indices
-    return torch.empty_like(order).scatter_(-1, order, torch.arange(order.shape[-1], device=order.device).expand_as(order))
+    scores = snap(scores.abs() if magnitude else scores, attributions.dtype)
+    return tiebreak_ranks(scores, priority, descending=descending)
 
 
 def step_counts(n_players: int, n_steps: int, device=None) -> Tensor:
@@ -183,12 +197,13 @@ def evaluate_chunked(task: "Task", x: Tensor, k: int, build: Callable[[Tensor, s
 def explained_change(start: Tensor, end: Tensor) -> tuple[Tensor, Tensor]:
     """``f(x) − f(x_removed)`` per instance, and whether it is too small to normalise by.
 
-    Degenerate when ``|Δ| ≤ DEGENERATE_RTOL · max(1, |f(x)|, |f(x_removed)|)``: the instance has no
-    change to explain.
+    Degenerate when the change is rounding-level next to the outputs it is the difference of,
+    ``|Δ| ≤ rtol · max(|f(x)|, |f(x_removed)|)`` (:func:`xaibench.tolerance.negligible`; exactly 0
+    when both are 0): the instance has no change to explain. Relative, so ``c·f`` has the same
+    degenerate instances as ``f`` for any ``c > 0``.
     """
     delta = start - end
-    scale = torch.maximum(start.abs(), end.abs()).clamp(min=1.0)
-    return delta, delta.abs() <= DEGENERATE_RTOL * scale
+    return delta, negligible(delta, torch.maximum(start.abs(), end.abs()))
 
 
 def output_spread(task: "Task", bound: "BoundTarget") -> Tensor:
@@ -196,8 +211,9 @@ def output_spread(task: "Task", bound: "BoundTarget") -> Tensor:
 
     The natural scale of the explained output: ``f(r, s_i)`` over background rows ``r`` with the
     selector ``s_i`` chosen at instance ``i`` (evaluated once per distinct selector, so the value
-    of an instance does not depend on its batch mates). Population standard deviation (0 for a
-    single background row).
+    of an instance does not depend on its batch mates). Population standard deviation; 0 for a
+    single background row or an output constant to rounding over the background
+    (:func:`xaibench.tolerance.negligible` next to ``max |f|``).
     """
     classes, inverse = bound.selector.unique(return_inverse=True)
     background = task.background.to(bound.x.dtype)
@@ -207,7 +223,10 @@ def output_spread(task: "Task", bound: "BoundTarget") -> Tensor:
     step = task.max_batch
     with torch.no_grad():
         values = torch.cat([task.f(rows[i : i + step], selectors[i : i + step]) for i in range(0, len(rows), step)])
-    return values.reshape(len(classes), m).std(1, correction=0)[inverse]
+    values = values.reshape(len(classes), m)
+    spread = values.std(1, correction=0)
+    spread = torch.where(negligible(spread, values.abs().amax(1)), torch.zeros_like(spread), spread)
+    return spread[inverse]
 
 
 def normalise_curve(curve: Tensor, start: Tensor, end: Tensor, sign: Tensor, floor: Tensor) -> tuple[Tensor, Tensor]:

@@ -2,9 +2,16 @@
 
 Definition shared by the three metrics. Players (features, or the task's groups) are ranked by
 their summed attribution ``Φ_g = Σ_{i∈g} φ_i`` oriented by the change being explained, i.e. by
-``s · Φ_g`` with ``s = sign(f(x) − f(x^(S)))`` (ties by player index): "most relevant" means
-"carrying most of the change", whichever its sign, so that for a linear model the exact
-attributions give the steepest deletion and insertion of all orderings. They are removed (or
+``s · Φ_g`` with ``s = sign(f(x) − f(x^(S)))``: "most relevant" means "carrying most of the
+change", whichever its sign, so that for a linear model the exact attributions give the steepest
+deletion and insertion of all orderings.
+
+Ties are broken at random, independently per instance, by the metric's seed (never by player
+index): players whose ``Φ_g`` are equal up to rounding (:func:`xaibench.tolerance.snap`, relative
+to ``max |Φ|``) are ordered by priorities private to the instance
+(:func:`~xaibench.metrics._removal.tie_priority`). A constant or all-zero attribution therefore
+scores a uniformly random order — the chance level, the same distribution as the ``random``
+control — and relabelling the features changes the value only in distribution. They are removed (or
 inserted) ``c_t = round(t·G/S)`` at a time, ``t = 0..S``, ``S = min(n_steps, G)``. With ``x^(t)``
 the instance whose first ``c_t`` players are removed (replaced as the ``baseline`` strategy says,
 :mod:`xaibench.metrics._removal`) and ``x^(S)`` the fully removed instance, each point is
@@ -20,25 +27,32 @@ tiny would get unbounded normalised values and dominate every mean across instan
 ``synthetic_linear``: instances near the decision boundary gave −9.3 ± 8.6). So the denominator is
 floored: ``D = s · max(|Δ|, min_change · σ)``, with ``σ`` the standard deviation of the pinned
 output over the task's background (``min_change`` = 0.1 by default): the change to explain is
-never taken smaller than a tenth of the output's natural spread. When ``σ = 0`` as well and
-``|Δ| ≤ 1e-5 · max(1, |f(x)|, |f(x^(S))|)``, the curve is left unnormalised,
-``f(x^(t)) − f(x^(S))`` (with ``s = +1``). Never NaN; ``evaluate`` reports the share of floored or
-unnormalised instances as ``degenerate_fraction``.
+never taken smaller than a tenth of the output's natural spread. The change is *degenerate* when
+it is rounding-level next to the outputs it is the difference of,
+``|Δ| ≤ rtol · max(|f(x)|, |f(x^(S))|)`` (:mod:`xaibench.tolerance`; the same relative rule decides
+the orientation ``s``, which is +1 for a degenerate change); when ``σ`` is 0 as well (to rounding)
+the curve is left unnormalised, ``f(x^(t)) − f(x^(S))``. Every threshold is relative, so the
+value is unchanged when ``f`` and ``φ`` are multiplied by a common ``c > 0`` (e.g.
+``f = c·(x₀ − 3x₁)`` at ``x = (1, 1)``, ``b = 0``, exact ``φ``: deletion 0, insertion 1, ABPC 1 for
+every ``c``). Never NaN; ``evaluate`` reports the share of floored or unnormalised instances as
+``degenerate_fraction``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Ge, Gt, OneOf
 from xaibench.rng import derived_seed
 
 from ._removal import (
+    STRATEGIES,
     Removal,
     check_strategy,
     evaluate_chunked,
@@ -47,6 +61,7 @@ from ._removal import (
     output_spread,
     player_ranks,
     step_counts,
+    tie_priority,
 )
 
 OPPOSITE = {"morf": "lerf", "lerf": "morf"}
@@ -88,9 +103,10 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
                    road_noise: float = 0.01, seed: int = 0, orient: bool = True) -> RemovalCurves:
     """Removal (or insertion) curves of ``f`` along the attribution ranking, one per order.
 
-    ``"morf"`` ranks players by decreasing ``s · Φ_g``, ``"lerf"`` by increasing, where
-    ``s = sign(f(x) − f(x^(S)))`` when ``orient`` (+1 for degenerate instances) and ``s = 1``
-    otherwise: the most relevant players are those that carry the change being explained, so
+    ``"morf"`` ranks players by decreasing ``s · Φ_g``, ``"lerf"`` by increasing (its exact
+    reverse, ties included), where ``s = sign(f(x) − f(x^(S)))`` when ``orient`` (+1 for
+    degenerate instances) and ``s = 1`` otherwise; ties are broken at random per instance by
+    ``seed`` (module docstring): the most relevant players are those that carry the change being explained, so
     that for a linear model the exact attributions give the steepest deletion whichever the sign
     of the change.
 
@@ -119,7 +135,9 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
         return removal(xs, players.expand(keep))
 
     bound = task.bind(x)
-    ranks = torch.stack([player_ranks(task, attributions, descending=o == "morf") for o in orders], 1)  # (N, O, G)
+    priority = tie_priority(x, players.n, seed, "removal_curve")
+    ranks = torch.stack([player_ranks(task, attributions, priority, descending=o == "morf")
+                         for o in orders], 1)  # (N, O, G)
     out = evaluate_chunked(task, x, 2 + len(orders) * inner.numel(), lambda xs, part: curves(xs, ranks[part], True), bound)
     start, end, mid = out[:, 0], out[:, 1], out[:, 2:].reshape(len(x), len(orders), inner.numel())
     delta, degenerate = explained_change(start, end)
@@ -128,7 +146,8 @@ def removal_curves(task: "Task", x: Tensor, attributions: Tensor, *, orders: tup
         rows = flip.nonzero().squeeze(1)
         missing = [o for o in orders if OPPOSITE[o] not in orders]
         if missing:
-            extra_ranks = torch.stack([player_ranks(task, attributions[rows], descending=o != "morf") for o in missing], 1)
+            extra_ranks = torch.stack([player_ranks(task, attributions[rows], priority[rows], descending=o != "morf")
+                                       for o in missing], 1)
             extra = evaluate_chunked(task, x[rows], len(missing) * inner.numel(),
                                      lambda xs, part: curves(xs, extra_ranks[part], False), bound.rows(rows))
             extra = extra.reshape(len(rows), len(missing), inner.numel())
@@ -160,13 +179,18 @@ class _RemovalCurveMetric(Metric):
         road_noise: standard deviation of the noise ``noisy_linear`` adds (default 0.01, ROAD's).
         min_change: floor of the normalising change, as a fraction of the output's background
             standard deviation (default 0.1; 0 restores the plain ``f(x) − f(x^(S))``).
+
+    Ties between players' attributions are broken at random, independently per instance, by the
+    metric's seed (module docstring): a constant or all-zero attribution scores the chance level.
+    Needs at least 2 players. Scale-free: ``c·f`` and ``c·φ`` score alike for any ``c > 0``.
     """
 
     category: ClassVar[str] = "faithfulness"
-    baseline: str = "task"
-    n_steps: int = 20
-    blur_sigma: float = 0.1
-    road_noise: float = 0.01
+    min_players: ClassVar[int] = 2
+    baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
+    n_steps: Annotated[int, Ge(1)] = 20
+    blur_sigma: Annotated[float, Gt(0)] = 0.1
+    road_noise: Annotated[float, Ge(0)] = 0.01
     min_change: float = 0.1
 
     def __post_init__(self) -> None:

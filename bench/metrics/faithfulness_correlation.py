@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError
-from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Ge, Gt, OneOf
 from xaibench.rng import derived_seed, generator
 from xaibench.tensorstats import pearson
+from xaibench.tolerance import is_constant
 
-from ._removal import Removal, check_strategy, evaluate_chunked
+from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -56,6 +58,10 @@ class FaithfulnessCorrelation(Metric):
       invariant to that positive scaling, so we skip it.
     * Where either side is constant over the subsets (a zero attribution, an output no subset
       moves) the correlation is undefined: we report 0 (no linear association), Quantus NaN.
+      "Constant" is judged relative to the scale (:mod:`xaibench.tolerance`): drops whose spread
+      is rounding-level next to ``|f|`` are constant, so rounding noise is never correlated;
+      ``evaluate`` reports the share of such instances as ``degenerate_fraction``.
+      Scale-free: ``c·f`` and ``c·φ`` give the same value for any ``c > 0``. Needs 2 players.
     * Subsets act on the task's players (image patches, one-hot blocks), Quantus' on features.
     """
 
@@ -63,14 +69,15 @@ class FaithfulnessCorrelation(Metric):
     category: ClassVar[str] = "faithfulness"
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = "Pearson correlation of subset attribution and output drop (Bhatt et al. 2020)"
+    min_players: ClassVar[int] = 2
 
     nr_runs: int = 100
     subset_size: int | None = None
     subset_fraction: float = 0.25
-    baseline: str = "task"
+    baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
     absolute: bool = False
-    blur_sigma: float = 0.1
-    road_noise: float = 0.01
+    blur_sigma: Annotated[float, Gt(0)] = 0.1
+    road_noise: Annotated[float, Ge(0)] = 0.01
 
     def __post_init__(self) -> None:
         if self.nr_runs < 2:
@@ -99,18 +106,30 @@ class FaithfulnessCorrelation(Metric):
         return random_subsets(n, self.size(n), self.nr_runs, derived_seed(seed, self.name), task.device)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
+        return self.evaluate(task, x, attributions, method, seed=seed).values
+
+    def evaluate(self, task, x, attributions, method, *, seed=0) -> MetricOutput:
+        """Values and the extra ``degenerate_fraction``: the share of instances whose correlation is
+        undefined (attribution sums or output drops constant to rounding) and reported as 0."""
         check_attributions(x, attributions)
         subsets = self.subsets(task, seed).to(x.dtype)
-        return self.score(task, x, attributions, subsets, seed=seed)
+        values, degenerate = self._score(task, x, attributions, subsets, seed=seed)
+        return MetricOutput(values, {"degenerate_fraction": float(degenerate.double().mean())})
 
     def score(self, task: "Task", x: Tensor, attributions: Tensor, subsets: Tensor, *, seed: int = 0) -> Tensor:
         """The metric on given ``(R, G)`` subsets (the reference-agreement tests pass Quantus' draws)."""
+        return self._score(task, x, attributions, subsets, seed=seed)[0]
+
+    def _score(self, task, x, attributions, subsets, *, seed):
         players = task.players
         removal = Removal(task, self.baseline, blur_sigma=self.blur_sigma, road_noise=self.road_noise,
                           seed=derived_seed(seed, self.name + "/removal"), who=self.name)
         phi = players.total(attributions.abs() if self.absolute else attributions)  # (N, G)
         keep = players.expand(torch.cat([torch.ones_like(subsets[:1]), subsets == 0]).bool())  # row 0: x itself
         values = evaluate_chunked(task, x, keep.shape[0], lambda xs, _: removal(xs, keep))
-        drops = values[:, :1] - values[:, 1:]  # f(x) − f(x_{S←b}), (N, R)
-        sums = phi @ subsets.to(phi.dtype).T  # Σ_{g∈S} Φ_g, (N, R)
-        return pearson(sums.to(torch.float64), drops.to(torch.float64)).to(x.dtype)
+        drops = (values[:, :1] - values[:, 1:]).to(torch.float64)  # f(x) − f(x_{S←b}), (N, R)
+        sums = (phi @ subsets.to(phi.dtype).T).to(torch.float64)  # Σ_{g∈S} Φ_g, (N, R)
+        # the drops are differences of outputs: constant when their spread is rounding next to |f|
+        scale = values.abs().amax(-1).to(torch.float64)
+        degenerate = is_constant(sums, dtype=x.dtype) | is_constant(drops, scale, dtype=x.dtype)
+        return pearson(sums, drops, scale_b=scale, dtype=x.dtype).to(x.dtype), degenerate

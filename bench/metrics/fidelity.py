@@ -20,17 +20,20 @@ from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.players import mix
 from xaibench.rng import derived_seed, generator
-from xaibench.tensorstats import r_squared
+from xaibench.tensorstats import r_squared, tiebreak_ranks
+from xaibench.tolerance import is_constant, snap
 
 from ._perturb import player_scores
 
 
-def _least_squares_line(s: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-row 1-D least squares ``y ≈ α + β s`` along the last dimension; ``β = 0`` when ``s`` is constant."""
+def _least_squares_line(s: Tensor, y: Tensor, dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """Per-row 1-D least squares ``y ≈ α + β s`` along the last dimension; ``β = 0`` when ``s`` is
+    constant to rounding (:func:`xaibench.tolerance.is_constant`; ``dtype``: the one ``s`` was computed in)."""
     s_mean, y_mean = s.mean(-1, keepdim=True), y.mean(-1, keepdim=True)
     var = (s - s_mean).square().sum(-1, keepdim=True)
     cov = ((s - s_mean) * (y - y_mean)).sum(-1, keepdim=True)
-    beta = torch.where(var > 0, cov / var.clamp(min=torch.finfo(var.dtype).tiny), torch.zeros_like(var))
+    flat = is_constant(s, dtype=dtype).unsqueeze(-1) | (var == 0)
+    beta = torch.where(flat, torch.zeros_like(var), cov / var.clamp(min=torch.finfo(var.dtype).tiny))
     return y_mean - beta * s_mean, beta
 
 
@@ -47,7 +50,9 @@ class LocalFidelity(Metric):
     (``1 − SS_res/SS_tot``; may be negative; a constant held-out ``f`` gives 1 if predicted exactly
     else 0). Fitting β makes it scale-free, so gradients (whose scale is not f's) and Shapley values
     (which sum to f(x) − f(b)) compete fairly; for the exact attributions of a linear model R² = 1.
-    A constant surrogate score (φ = 0) gets β = 0, i.e. R² ≤ 0 on held-out data.
+    A constant surrogate score (φ = 0, or φ constant over the coalitions' sums to rounding,
+    :mod:`xaibench.tolerance`) gets β = 0, i.e. R² ≤ 0 on held-out data. Scale-free: ``c·f`` and
+    ``c·φ`` give the same value for any ``c > 0``.
 
     Defaults: ``n_coalitions = 256``, ``p = 0.5``. Coalitions are shared by every instance
     (common random numbers, seeded from ``seed``). Higher is better.
@@ -77,8 +82,8 @@ class LocalFidelity(Metric):
                            for i in range(0, x.shape[0], rows)])  # (N, n)
         score = player_scores(task, attributions.detach()) @ coalitions.T  # (N, n)
         half = self.n_coalitions // 2
-        alpha, beta = _least_squares_line(score[:, :half], y[:, :half])
-        return r_squared(y[:, half:], alpha + beta * score[:, half:])
+        alpha, beta = _least_squares_line(score[:, :half], y[:, :half], attributions.dtype)
+        return r_squared(y[:, half:], alpha + beta * score[:, half:], x.dtype)
 
 
 @register_metric
@@ -87,7 +92,9 @@ class GlobalDistillation(Metric):
     """Global distillation at k: can a student using only the method's top-k players reproduce f?
 
     1. Rank players by mean ``|Φ_i|`` over the explained set (Φ: attributions summed within
-       groups); keep the top ``k`` (ties by player index), i.e. all features of those players.
+       groups); keep the top ``k``, i.e. all features of those players. Ties (equal to rounding,
+       :func:`xaibench.tolerance.snap`) are broken at random by the metric's seed, never by player
+       index, so a constant or all-zero attribution keeps a uniformly random set (chance level).
     2. Samples: the task's background rows and the explained instances, each scored with its own
        selected output, ``y = f(s, select(s))`` (for "logit of the predicted class" targets: the
        predicted-class logit of every sample; for selector-free targets simply ``f``).
@@ -126,9 +133,11 @@ class GlobalDistillation(Metric):
         from threadpoolctl import threadpool_limits  # noqa: PLC0415 - sklearn's dependency
 
         check_attributions(x, attributions)
-        importance = player_scores(task, attributions.detach()).abs().mean(0)
-        top = importance.argsort(descending=True, stable=True)[: min(self.k, importance.numel())]
-        features = torch.isin(task.players.index, top)
+        importance = snap(player_scores(task, attributions.detach()).abs().mean(0), attributions.dtype)
+        g = generator(derived_seed(seed, "ties/" + self.name), x.device)
+        priority = torch.rand(importance.shape, generator=g, device=x.device, dtype=torch.float64)
+        top = tiebreak_ranks(importance, priority) < min(self.k, importance.numel())
+        features = top[task.players.index]
         samples = torch.cat([task.background, x])
         with torch.no_grad():
             y = task.bind(samples)(samples).double()
@@ -143,5 +152,8 @@ class GlobalDistillation(Metric):
         target = y[held]
         residual = (target - predicted).square()
         var = (target - target.mean()).square().mean()
-        terms = 1 - residual / var if var > 0 else (residual == 0).double()
+        if var > 0 and not is_constant(target, dtype=x.dtype):
+            terms = 1 - residual / var
+        else:  # a constant held-out target: 1 where predicted to rounding, else 0
+            terms = is_constant(torch.stack([target, predicted], -1), dtype=x.dtype).double()
         return terms.to(x.dtype)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
+from xaibench.params import Gt, OneOf
 from xaibench.rng import derived_seed, generator
 
-from ._removal import Removal, check_strategy, evaluate_chunked
+from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 
 if TYPE_CHECKING:
     from xaibench.method import Method
@@ -69,8 +70,8 @@ class Infidelity(Metric):
     n_samples: int = 100
     normalize: bool = False
     noise: str = "relative"
-    baseline: str = "task"
-    blur_sigma: float = 0.1
+    baseline: Annotated[str, OneOf(STRATEGIES)] = "task"
+    blur_sigma: Annotated[float, Gt(0)] = 0.1
 
     def __post_init__(self) -> None:
         if self.noise not in NOISES:

@@ -13,7 +13,7 @@ from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.rng import derived_seed, generator
 
-from ._removal import evaluate_chunked, player_ranks
+from ._removal import evaluate_chunked, player_ranks, tie_priority
 
 if TYPE_CHECKING:
     from xaibench.task import Task
@@ -36,6 +36,7 @@ class _PredictionGap(Metric):
 
     category: ClassVar[str] = "faithfulness"
     perturb_important: ClassVar[bool]
+    min_players: ClassVar[int] = 2
 
     sigma: float = 0.05
     n_samples: int = 100
@@ -57,12 +58,12 @@ class _PredictionGap(Metric):
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
         check_attributions(x, attributions)
-        return self.score(task, x, attributions, self.noise(task, seed))
+        return self.score(task, x, attributions, self.noise(task, seed), seed=seed)
 
-    def gaps(self, task: "Task", x: Tensor, attributions: Tensor, eps: Tensor, ks: Tensor) -> Tensor:
+    def gaps(self, task: "Task", x: Tensor, attributions: Tensor, eps: Tensor, ks: Tensor, *, seed: int = 0) -> Tensor:
         """``(N, len(ks))`` mean absolute prediction gap for each top-k size in ``ks``."""
         players = task.players
-        ranks = player_ranks(task, attributions, magnitude=True)
+        ranks = player_ranks(task, attributions, tie_priority(x, players.n, seed, "prediction_gap"), magnitude=True)
         n_k, n_s = ks.numel(), eps.shape[0]
 
         def build(xs: Tensor, part: slice) -> Tensor:
@@ -74,10 +75,11 @@ class _PredictionGap(Metric):
         values = evaluate_chunked(task, x, 1 + n_k * n_s, build)
         return (values[:, 1:] - values[:, :1]).abs().reshape(-1, n_k, n_s).mean(-1)
 
-    def score(self, task: "Task", x: Tensor, attributions: Tensor, eps: Tensor) -> Tensor:
-        """The metric for given noise ``eps`` ``(S, *F)`` (the agreement test passes OpenXAI the same)."""
+    def score(self, task: "Task", x: Tensor, attributions: Tensor, eps: Tensor, *, seed: int = 0) -> Tensor:
+        """The metric for given noise ``eps`` ``(S, *F)`` (the agreement test passes OpenXAI the same);
+        ``seed`` breaks ties in the top-k."""
         ks = k_grid(task.players.n, self.k_fraction, self.max_points, device=x.device)
-        gaps = self.gaps(task, x, attributions, eps, ks)
+        gaps = self.gaps(task, x, attributions, eps, ks, seed=seed)
         if ks.numel() == 1:
             return gaps[:, 0]
         axis = (ks - 1).to(gaps.dtype) / (ks[-1] - 1)
@@ -94,9 +96,11 @@ class PGI(_PredictionGap):
 
         PGI_k(x) = E_ε | f(x) − f(x + ε ⊙ 1[T_k]) |,        ε ~ N(0, σ²) per feature,
 
-    ``T_k`` the top-k players by ``|Φ_g|`` (attribution magnitude summed within the player; ties
-    by player index). Reported as the area under ``PGI_k`` for ``k = 1..K``, ``K = ⌈k_fraction · G⌉``,
-    against ``(k − 1)/(K − 1)`` on [0, 1] (OpenXAI's ``AUC=True``; a single k when K = 1).
+    ``T_k`` the top-k players by ``|Φ_g|`` (attribution magnitude summed within the player). Ties
+    (equal ``|Φ_g|`` up to rounding, :func:`xaibench.tolerance.snap`) are broken at random,
+    independently per instance, by the metric's seed — never by player index — so a constant or
+    all-zero attribution scores the chance level (a uniformly random top-k). Reported as the area
+    under ``PGI_k`` for ``k = 1..K``, ``K = ⌈k_fraction · G⌉``, against ``(k − 1)/(K − 1)`` on [0, 1] (OpenXAI's ``AUC=True``; a single k when K = 1).
     ``pgu`` perturbs the complement of ``T_k`` instead (lower is better).
 
     Defaults: ``sigma=0.05`` and ``n_samples=100`` (OpenXAI's ``NormalPerturbation`` and

@@ -20,9 +20,9 @@ class Randomization(Metric):
     attribution on the trained model and the method's attribution of the same instance, same seed,
     on ``task.randomized()`` — the same architecture with freshly initialised weights — explaining
     the **same output** (the selector chosen by the trained model at x, as Quantus explains the
-    same ``y_batch`` on both models). Over players (attributions summed within groups). Lower is
-    better: an explanation that survives weight randomisation does not explain the model. An
-    unchanged attribution scores 1 even when constant; the ``input`` control (φ = x − b) scores 1.
+    same ``y_batch`` on both models). Over players (attributions summed within groups), average
+    ranks for ties after snapping rounding noise (:mod:`xaibench.tolerance`). Lower is better: an
+    explanation that survives weight randomisation does not explain the model. An unchanged attribution scores 1 even when constant; the ``input`` control (φ = x − b) scores 1.
 
     Defaults: ``absolute = True`` (rank |φ|, Quantus MPRT's default ``abs=True`` with its default
     ``similarity_func=correlation_spearman``). Versus Quantus MPRT: MPRT randomises layers one by
@@ -36,6 +36,7 @@ class Randomization(Metric):
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "Spearman of |φ| on the trained vs a weight-randomised model (Adebayo et al. 2018)"
     requires: ClassVar[frozenset[str]] = frozenset({"randomized"})
+    min_players: ClassVar[int] = 2
 
     absolute: bool = True
 

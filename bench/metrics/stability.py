@@ -26,17 +26,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
+from xaibench.params import Gt
 from xaibench.rng import derived_seed
 from xaibench.tensorstats import jaccard, topk_mask
+from xaibench.tolerance import snap
 
 from ._perturb import NOISES, flat_norm, input_noise, player_scores, rank_similarity, reexplain, resolve_k
+from ._removal import tie_priority
 
 NEIGHBOURHOOD = "stability-neighbourhood"
 """Name the neighbourhood metrics derive their noise seed from (one stream for all of them)."""
@@ -180,7 +183,7 @@ RELATIVE_TO = ("elementwise", "norm")
 class _RelativeStability(_ReexplainedNeighbourhood):
     """Agarwal et al. 2022 relative stability; subclasses give the denominator's change."""
 
-    eps_min: float = 1e-6
+    eps_min: Annotated[float, Gt(0)] = 1e-6
     relative_to: str = "elementwise"
 
     def __post_init__(self) -> None:
@@ -321,6 +324,9 @@ class SeedStability(Metric):
     * value: mean pairwise Spearman ρ(Φ_i, Φ_j) (signed attributions, average ranks for ties);
     * extra ``topk_jaccard``: mean over instances and pairs of the Jaccard index of the top-k
       players by |Φ| (``k = 0.25``: a quarter of the players, rounded up; an integer ≥ 1 is a count).
+      Ties in |Φ| (to rounding, :func:`xaibench.tolerance.snap`) are broken at random per instance
+      by the metric's seed — the same priorities for every run, so two identical runs have the
+      same top-k — never by player index. Spearman gives tied players their average rank.
 
     Two identical runs score 1 even when constant (a zero attribution repeated is perfectly
     stable; ``tensorstats.spearman`` would give 0 for a constant row). It applies to every method:
@@ -332,10 +338,11 @@ class SeedStability(Metric):
     name: ClassVar[str] = "seed_stability"
     category: ClassVar[str] = "stability"
     higher_is_better: ClassVar[bool] = True
+    min_players: ClassVar[int] = 2
     description: ClassVar[str] = "mean pairwise Spearman of φ across method seeds (top-k Jaccard as an extra)"
 
     n_seeds: int = 5
-    k: float = 0.25
+    k: Annotated[float, Gt(0)] = 0.25
 
     def __post_init__(self) -> None:
         if self.n_seeds < 2:
@@ -349,7 +356,8 @@ class SeedStability(Metric):
         runs = [attributions] + [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
         scores = [player_scores(task, phi) for phi in runs]
         k = resolve_k(self.k, task.players.n)
-        tops = [topk_mask(s.abs(), k) for s in scores]
+        priority = tie_priority(x, task.players.n, seed, self.name)
+        tops = [topk_mask(snap(s.abs(), attributions.dtype), k, priority) for s in scores]
         rho, jac = [], []
         for i, j in itertools.combinations(range(self.n_seeds), 2):
             rho.append(rank_similarity(scores[i], scores[j]))

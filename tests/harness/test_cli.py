@@ -67,7 +67,7 @@ def test_run_then_leaderboard(capsys, tmp_path, registered_toys, toy_suite_file)
     assert code == 0 and json.loads(out)
     code, out, err = cli(capsys, "run", "--suite", str(toy_suite_file), "--out", str(out_dir), "--quiet",
                          "--methods", "toy_exact", "--metrics", "toy_gt_error", "--seeds", "3", "--n-instances", "2")
-    assert code == 2 and "pass --resume" in err
+    assert code == 2 and f"`xaibench run --resume --out {out_dir}`" in err
     # --resume alone continues the run with the suite and selections it started with: nothing left to do
     code, out, err = cli(capsys, "run", "--resume", "--out", str(out_dir), "--quiet")
     assert code == 0 and "6 records (0 new, 0 errors)" in err
@@ -86,7 +86,8 @@ def test_user_errors_exit_2_with_one_message(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(toys.TOY_SUITE.replace("seeds", "seed"))
     code, _, err = cli(capsys, "run", "--suite", str(bad))
-    assert code == 2 and f"{bad}: key 'seed' is not a suite key; did you mean 'seeds'?" in err
+    assert code == 2 and err.startswith(f"xaibench: error: {bad}: ") and "Traceback" not in err
+    assert "key 'seed' is not a suite key; did you mean 'seeds'?" in err
     assert cli(capsys, "run", "--resume")[0] == 2
     code, _, err = cli(capsys, "run", "--seeds", "a,b")
     assert code == 2 and "--seeds 'a,b'" in err

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from xaibench.errors import ResultsError
+from xaibench.errors import RecordsError, ResultsError
 from xaibench.records import KEY_FIELDS, canonical_json, dumps, jsonable, record_key
 from xaibench.store import RunStore, read_records
 
@@ -69,10 +69,10 @@ def test_jsonable_normalises_values():
 
 
 def test_round_trip(tmp_path):
-    store = RunStore.create(tmp_path / "run", {"suite": {"name": "quick"}}, resume=False)
-    written = [record(), record(seed=1, key="k2", values=[float("nan"), 1.0], value=float("inf"))]
-    for r in written:
-        store.append(r)
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "quick"}}, resume=False) as store:
+        written = [record(), record(seed=1, key="k2", values=[float("nan"), 1.0], value=float("inf"))]
+        for r in written:
+            store.append(r)
     back = store.records()
     assert back == [json.loads(dumps(r)) for r in written]
     assert back[0] == written[0]  # plain JSON types survive unchanged
@@ -83,7 +83,7 @@ def test_round_trip(tmp_path):
 
 
 def test_failed_cells_are_retried_and_the_latest_record_counts(tmp_path):
-    store = RunStore.create(tmp_path, {}, resume=False)
+    store = RunStore.open(tmp_path, {}, resume=False)
     store.append(record(key="a", status="error", value=None))
     store.append(record(key="b"))
     assert store.done_keys() == {"b"}  # a resumed run retries "a"
@@ -93,31 +93,31 @@ def test_failed_cells_are_retried_and_the_latest_record_counts(tmp_path):
 
 
 def test_existing_records_need_resume(tmp_path):
-    store = RunStore.create(tmp_path, {"suite": {"name": "quick"}}, resume=False)
-    store.append(record())
-    with pytest.raises(ResultsError, match="pass --resume"):
-        RunStore.create(tmp_path, {"suite": {"name": "quick"}}, resume=False)
-    again = RunStore.create(tmp_path, {"suite": {"name": "quick"}, "start_time": "t2"}, resume=True)
-    assert again.manifest()["resumed"] == [{"start_time": "t2", "command_line": None}]
+    with RunStore.open(tmp_path, {"suite": {"name": "quick"}}, resume=False) as store:
+        store.append(record())
+    with pytest.raises(ResultsError, match="xaibench run --resume --out"):
+        RunStore.open(tmp_path, {"suite": {"name": "quick"}}, resume=False)
+    with RunStore.open(tmp_path, {"suite": {"name": "quick"}, "start_time": "t2"}, resume=True) as again:
+        assert again.manifest()["resumed"] == [{"start_time": "t2", "command_line": None}]
 
 
 @pytest.mark.parametrize("tail", [b'{"key": "torn", "val', b'\x00\x00\x00\n'])
 def test_torn_last_line_is_skipped_and_discarded_on_resume(tmp_path, tail):
-    store = RunStore.create(tmp_path, {}, resume=False)
-    store.append(record())
+    with RunStore.open(tmp_path, {}, resume=False) as store:
+        store.append(record())
     with open(store.records_path, "ab") as handle:
         handle.write(tail)
     assert [r["key"] for r in read_records(store.records_path)] == [record()["key"]]
-    RunStore.create(tmp_path, {}, resume=True)
+    RunStore.open(tmp_path, {}, resume=True).close()
     assert store.records_path.read_bytes() == (dumps(record()) + "\n").encode()
 
 
 def test_corruption_before_the_last_line_is_an_error(tmp_path):
-    store = RunStore.create(tmp_path, {}, resume=False)
-    with open(store.records_path, "ab") as handle:
-        handle.write(b"not json\n")
-    store.append(record())
-    with pytest.raises(ResultsError, match="records.jsonl:1 is not a JSON record"):
+    with RunStore.open(tmp_path, {}, resume=False) as store:
+        with open(store.records_path, "ab") as handle:
+            handle.write(b"not json\n")
+        store.append(record())
+    with pytest.raises(RecordsError, match="records.jsonl:1: not a record \\(not valid JSON\\)"):
         store.records()
 
 
@@ -127,14 +127,14 @@ def test_missing_run_folder():
 
 
 def _writer(path, worker, count):
-    store = RunStore(path)
+    store = RunStore(path)  # not opened: appends without the folder's lock, to test the appends alone
     for i in range(count):
         store.append(record(key=f"{worker}-{i}", extras={"pad": "x" * (100 * (i % 50))}))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_concurrent_appends_never_interleave(tmp_path):
-    RunStore.create(tmp_path, {}, resume=False)
+    RunStore.open(tmp_path, {}, resume=False).close()
     ctx = multiprocessing.get_context("fork")
     workers = [ctx.Process(target=_writer, args=(tmp_path, w, 60)) for w in range(4)]
     for w in workers:

@@ -25,6 +25,8 @@ RESUME_SUITE = toys.TOY_SUITE.replace(
 
 
 def run(tmp_path, text=toys.TOY_SUITE, out="run", **options):
+    """A run of ``text``; in the worker process (the default) unless ``isolation="none"`` is passed, as
+    tests that patch the toys in this process must."""
     path = tmp_path / "suite.toml"
     path.write_text(text)
     return xaibench.run(path, out=tmp_path / out, progress=False, **options)
@@ -127,7 +129,7 @@ def test_resume_after_an_interrupted_run_gives_the_same_records(tmp_path):
     toys.INTERRUPT.update(at=3, calls=0)  # Ctrl-C inside the third cell's metrics
     try:
         with pytest.raises(KeyboardInterrupt):
-            run(tmp_path, RESUME_SUITE, out="resumed")
+            run(tmp_path, RESUME_SUITE, out="resumed", isolation="none")
     finally:
         toys.INTERRUPT.update(at=None, calls=0)
     partial = list(read_records(tmp_path / "resumed"))
@@ -157,7 +159,7 @@ def test_resume_retries_failed_cells(tmp_path, monkeypatch):
     before = list(read_records(tmp_path / "run"))
     assert {r["status"] for r in before if r["metric"] == "toy_raising"} == {"error", "skipped"}
     monkeypatch.setattr(toys.ToyRaising, "__call__", lambda self, task, x, phi, method, seed=0: phi.abs().sum(1))
-    frame = run(tmp_path, text, resume=True)
+    frame = run(tmp_path, text, resume=True, isolation="none")  # the patch lives in this process
     fixed = frame[(frame.metric == "toy_raising") & (frame.method == "toy_exact")]
     assert list(fixed.status) == ["ok"] and len(frame) == len(before) == len(set(frame.key))
     still_failing = frame[frame.method.isin(["toy_nan", "toy_boom"])]

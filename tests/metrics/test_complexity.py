@@ -13,7 +13,7 @@ from xaibench.testing import task_from_function
 
 
 def score(name, phi, groups=None):
-    task = task_from_function(lambda z: z.sum(1), torch.zeros_like(phi), groups=groups)
+    task = task_from_function(lambda z: z.flatten(1).sum(1), torch.zeros_like(phi), groups=groups)
     return get_metric(name)(task, task.inputs, phi, None)
 
 

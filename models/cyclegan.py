@@ -10,18 +10,28 @@ Networks (16×16 grey images in [0, 1]):
   ``c → 2c`` (8×8), ``n`` residual blocks ``[3×3 conv, norm, ReLU, 3×3 conv, norm] + identity``,
   4×4 stride-2 transposed conv ``2c → c`` (16×16), 3×3 conv ``c → 1``, then ``sigmoid`` (the
   pixel range); instance norm (affine) after every inner convolution and ReLU activations,
-  as in CycleGAN's ResNet generator, scaled down (``c = 32``, ``n = 2``);
+  as in CycleGAN's ResNet generator, scaled down (``c = 16``, ``n = 2``);
 * discriminators ``D_A`` and ``D_B`` (PatchGAN, Isola et al. 2017): 4×4 stride-2 convs
   ``1 → 32 → 64`` (LeakyReLU 0.2), 3×3 conv ``64 → 1``: a 4×4 map of patch realness logits,
-  whose **mean** is the image's realness logit.
+  whose **mean** is the image's realness logit; each has an **auxiliary classifier** head (a
+  linear map of its last hidden map to the 10 classes, as in AC-GAN, Odena et al. 2017, and
+  StarGAN's domain classifier, Choi et al. 2018).
 
 Recipe (deterministic: seeded batches and order, one CPU thread): the non-saturating GAN loss
 (softplus form of binary cross-entropy on patch logits) for both directions, cycle-consistency
 ``λ_cyc (‖F(G(a)) − a‖₁ + ‖G(F(b)) − b‖₁)`` with ``λ_cyc = 10`` and identity
-``λ_id (‖G(b) − b‖₁ + ‖F(a) − a‖₁)`` with ``λ_id = 5`` (pixel means), Adam (lr 2e-4,
-β = (0.5, 0.999)) for the generators jointly and for each discriminator, one discriminator step
-then one generator step per iteration, batches of 32 from each domain (independent seeded
-orders: the data are unpaired), a fixed number of steps.
+``λ_id (‖G(b) − b‖₁ + ‖F(a) − a‖₁)`` with ``λ_id = 5`` (pixel means), and the auxiliary
+classification loss with ``λ_cls = 1``: each discriminator's head learns its own domain's labels
+on real images, and each generator is trained so that the other domain's head gives its
+translation the source label, ``CE(C_b^aux(G(a)), y_a) + CE(C_a^aux(F(b)), y_b)``. Both domains'
+labels are thus used in training: the translation is class-conditional by design (without this
+loss, the same networks keep only ~0.76 of the classes, mostly losing the UCI 9s and 1s, which
+MNIST's classifier reads as 3s and 7s). The quality below is measured with the zoo's separately
+trained classifiers, which training never sees. Discriminator inputs come from a history pool of
+50 translations (Shrivastava et al. 2017, as in CycleGAN); Adam (lr 2e-4, β = (0.5, 0.999)) for
+the generators jointly and for the discriminators with their heads, the learning rate decaying
+linearly to 0 over the second half; one discriminator step then one generator step per iteration,
+batches of 32 from each domain (independent seeded orders: the data are unpaired), 2,000 steps.
 
 Targets (explained over the pixels of ``x``, a test image of domain A):
 
@@ -128,7 +138,7 @@ class CycleGANNet(nn.Module):
     """``g_ab``, ``g_ba`` (generators) and ``d_a``, ``d_b`` (discriminators)."""
 
     def __init__(self, shape: tuple[int, ...], width: int, n_blocks: int, disc_widths: tuple[int, int],
-                 patch: bool = True):
+                 patch: bool = True, n_classes: int = 0):
         super().__init__()
         channels = shape[0]
         self.g_ab = Generator(channels, width, n_blocks)
@@ -136,6 +146,15 @@ class CycleGANNet(nn.Module):
         make = (lambda: patch_discriminator(channels, disc_widths)) if patch else (
             lambda: global_discriminator(shape, disc_widths))
         self.d_a, self.d_b = make(), make()
+        if n_classes:  # auxiliary classifier heads on the discriminators' last hidden maps (AC-GAN)
+            hidden = disc_widths[1] * (shape[1] // 4) * (shape[2] // 4)
+            self.c_a, self.c_b = nn.Linear(hidden, n_classes), nn.Linear(hidden, n_classes)
+
+    def class_logits(self, domain: str, x: Tensor) -> Tensor:
+        """The auxiliary classifier of domain ``"a"`` or ``"b"`` on ``x``: ``(B, n_classes)`` logits
+        from that discriminator's last hidden map."""
+        discriminator, head = (self.d_a, self.c_a) if domain == "a" else (self.d_b, self.c_b)
+        return head(discriminator[:-1](x).flatten(1))
 
     @staticmethod
     def realness(discriminator: nn.Module, x: Tensor) -> Tensor:
@@ -163,6 +182,31 @@ def zoo_classifier(dataset_name: str, like: nn.Module) -> nn.Module:
     return frozen(copy.deepcopy(_classifier_cpu(dataset_name)).to(device=device, dtype=dtype))
 
 
+class ImagePool:
+    """The history of generated images the discriminators see (Shrivastava et al. 2017; CycleGAN's
+    pool of 50): each new image, once the pool is full, is swapped with a random stored one with
+    probability ½ (the stored one is shown instead). Draws come from a seeded generator."""
+
+    def __init__(self, size: int, generator: torch.Generator):
+        self.size, self.generator, self.images = size, generator, []
+
+    def query(self, images: Tensor) -> Tensor:
+        if self.size == 0:
+            return images
+        out = []
+        for image in images:
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif torch.rand((), generator=self.generator) < 0.5:
+                k = int(torch.randint(self.size, (), generator=self.generator))
+                out.append(self.images[k])
+                self.images[k] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
 def _l1(a: Tensor, b: Tensor) -> Tensor:
     return (a - b).abs().mean()
 
@@ -181,16 +225,18 @@ class CycleGAN(ZooModel):
         "translation_realness": "domain-B discriminator on the translation, D_B(G(x)) (mean patch logit); "
                                 "decision: > 0",
     }
-    width, n_blocks, disc_widths, patch = 32, 2, (32, 64), True
-    schedule = Schedule(steps=3000, batch_size=32, lr=2e-4)
+    width, n_blocks, disc_widths, patch = 16, 2, (32, 64), True
+    schedule = Schedule(steps=2000, batch_size=32, lr=2e-4)
     betas = (0.5, 0.999)
+    pool_size, decay_fraction, class_weight = 50, 0.5, 1.0
     cycle_weight, identity_weight = 10.0, 5.0
 
     def supports(self, dataset: Dataset) -> bool:
         return dataset.name in DOMAINS
 
     def architecture(self, dataset: Dataset) -> nn.Module:
-        return CycleGANNet(dataset.feature_shape, self.width, self.n_blocks, self.disc_widths, self.patch)
+        return CycleGANNet(dataset.feature_shape, self.width, self.n_blocks, self.disc_widths, self.patch,
+                           n_classes=dataset.n_classes if self.class_weight else 0)
 
     def fit(self, dataset: Dataset, seed: int = 0) -> nn.Module:
         with one_thread():
@@ -199,18 +245,30 @@ class CycleGAN(ZooModel):
     def _fit(self, a: Dataset, b: Dataset, seed: int) -> nn.Module:
         net = self.build(a, seed)
         x_a, x_b = a.x_train, b.x_train
+        y_a, y_b = a.y_train, b.y_train
         generators = [*net.g_ab.parameters(), *net.g_ba.parameters()]
         opt_g = torch.optim.Adam(generators, lr=self.schedule.lr, betas=self.betas)
-        opt_d = torch.optim.Adam([*net.d_a.parameters(), *net.d_b.parameters()], lr=self.schedule.lr, betas=self.betas)
+        critics = [p for name, p in net.named_parameters() if not name.startswith("g_")]
+        opt_d = torch.optim.Adam(critics, lr=self.schedule.lr, betas=self.betas)
         order_a = batches(len(x_a), self.schedule, torch.Generator().manual_seed(int(seed)))
         order_b = batches(len(x_b), self.schedule, torch.Generator().manual_seed(int(seed) + 1))
+        pool_generator = torch.Generator().manual_seed(int(seed) + 2)
+        pools = (ImagePool(self.pool_size, pool_generator), ImagePool(self.pool_size, pool_generator))
+        decay_from = int(self.schedule.steps * (1 - self.decay_fraction))
         realness = CycleGANNet.realness
         net.train()
-        for idx_a, idx_b in zip(order_a, order_b):
+        for step, (idx_a, idx_b) in enumerate(zip(order_a, order_b)):
+            rate = self.schedule.lr * min(1.0, (self.schedule.steps - step) / max(1, self.schedule.steps - decay_from))
+            for group in (*opt_g.param_groups, *opt_d.param_groups):
+                group["lr"] = rate
             real_a, real_b = x_a[idx_a], x_b[idx_b]
             fake_b, fake_a = net.g_ab(real_a), net.g_ba(real_b)
-            loss_d = sum(F.softplus(-realness(d, real)).mean() + F.softplus(realness(d, fake.detach())).mean()
-                         for d, real, fake in ((net.d_a, real_a, fake_a), (net.d_b, real_b, fake_b)))
+            history_a, history_b = pools[0].query(fake_a.detach()), pools[1].query(fake_b.detach())
+            loss_d = sum(F.softplus(-realness(d, real)).mean() + F.softplus(realness(d, fake)).mean()
+                         for d, real, fake in ((net.d_a, real_a, history_a), (net.d_b, real_b, history_b)))
+            if self.class_weight:  # the auxiliary classifiers learn each domain's labels on real images
+                loss_d = loss_d + self.class_weight * (F.cross_entropy(net.class_logits("a", real_a), y_a[idx_a])
+                                                       + F.cross_entropy(net.class_logits("b", real_b), y_b[idx_b]))
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -218,6 +276,9 @@ class CycleGAN(ZooModel):
             cycle = _l1(net.g_ba(fake_b), real_a) + _l1(net.g_ab(fake_a), real_b)
             identity = _l1(net.g_ab(real_b), real_b) + _l1(net.g_ba(real_a), real_a)
             loss_g = adversarial + self.cycle_weight * cycle + self.identity_weight * identity
+            if self.class_weight:  # a translation keeps its source label, as the other domain's classifier sees it
+                loss_g = loss_g + self.class_weight * (F.cross_entropy(net.class_logits("b", fake_b), y_a[idx_a])
+                                                       + F.cross_entropy(net.class_logits("a", fake_a), y_b[idx_b]))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

@@ -40,7 +40,11 @@ def run(
     retrain: bool = False,
     backend: str = "local",
     isolation: str = "process",
+    workers: int | None = None,
+    threads: int | None = None,
+    address: str | None = None,
     progress: bool = True,
+    save_attributions: int = 0,
 ) -> "pd.DataFrame":
     """Run a suite (built-in name or TOML path; default ``"quick"``) and return its records as a DataFrame.
 
@@ -60,13 +64,22 @@ def run(
         retrain: re-derive model weights instead of loading shipped or cached ones.
         isolation: ``"process"`` (a worker process: time limit, crashes contained) or ``"none"``
             (in this process: for debugging, and for plugins defined in a notebook).
+        backend: ``"local"`` (this machine) or ``"ray"`` (a Ray cluster; ``pip install "xaibench[ray]"``).
+        workers: cells side by side on this many workers (local default 1; Ray default: the
+            cluster's CPUs, or GPUs on ``device="cuda"``).
+        threads: torch CPU threads per worker (local default: CPUs // workers; Ray default 1,
+            reserved per worker); records are bit-identical between runs with the same value.
+        address: the Ray cluster's address (``"HOST:6379"``, ``"auto"``); default: Ray's choice.
+        save_attributions: save the attributions of the first that many instances of every cell
+            beside the records (``attributions/``, :mod:`xaibench.attributions`); 0: none.
     """
     from .runner import run_plan  # noqa: PLC0415
 
     plan = make_plan(suite, out=out, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds,
                      n_instances=n_instances, cell_timeout=cell_timeout, resume=resume)
     result = run_plan(plan, out or default_out(plan.suite.name), device=device, resume=resume, retrain=retrain,
-                      backend=backend, isolation=isolation, progress=progress)
+                      backend=backend, isolation=isolation, workers=workers, threads=threads, address=address,
+                      progress=progress, save_attributions=save_attributions)
     frame = records_frame(result.records)
     frame.attrs["run_dir"] = str(result.directory)
     return frame

@@ -73,6 +73,14 @@ class ResultsError(XaiBenchError):
     """A run folder or result bundle is malformed or inconsistent."""
 
 
+class SubmissionError(XaiBenchError):
+    """A third-party method that cannot be loaded, validated or submitted (``FILE.py:Class``)."""
+
+
+class BundleError(ResultsError):
+    """A result bundle that publish refuses: tampered, partial, non-canonical or unsafe."""
+
+
 class RecordsError(ResultsError):
     """A ``records.jsonl`` line that is not a record: the message names the file and the line."""
 
@@ -97,8 +105,16 @@ class WorkerCrashedError(XaiBenchError):
     """The worker process running a cell died (a crash, ``os._exit``, out of memory)."""
 
 
+class BackendUnavailableError(XaiBenchError):
+    """A backend that cannot run here: its package is not installed, or its cluster cannot be reached."""
+
+
 class IsolationError(XaiBenchError):
     """A cell or plugin that cannot be sent to a worker process (not picklable, or not importable there)."""
+
+
+class WorkerCallError(XaiBenchError):
+    """A function run in a worker process (``WorkerProcess.call``) raised; the message holds its traceback."""
 
 
 class MutationError(XaiBenchError):

@@ -61,6 +61,9 @@ class Metric(ABC):
         kinds: task kinds it applies to, ``None`` for all.
         per_instance: ``True`` when value ``i`` belongs to instance ``i``. Set-level metrics
             (``global_distillation``) return terms over held-out points whose mean is the statistic.
+        heavy_tailed: ``True`` when a few instances can dominate the mean (ratio metrics such as
+            ROS or local Lipschitz constants); the leaderboard then summarises by the median with
+            its order-statistic interval instead of the mean (see :mod:`xaibench.stats`).
     """
 
     name: ClassVar[str]
@@ -70,6 +73,7 @@ class Metric(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()
     kinds: ClassVar[frozenset[str] | None] = None
     per_instance: ClassVar[bool] = True
+    heavy_tailed: ClassVar[bool] = False
     min_players: ClassVar[int] = 1
     """Fewest players (features or groups) the metric needs; a ranking of one player says nothing."""
 

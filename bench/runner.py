@@ -27,12 +27,14 @@ from typing import Any
 
 import torch
 
-from .backends import get_backend
-from .backends.cell import Cell, RunContext
+from .attributions import AttributionStore, describe_attributions
+from .backends import Backend, get_backend
+from .backends.cell import SAVED_ATTRIBUTIONS, Cell, RunContext
 from .errors import DeviceError
 from .metrics.cost import device_name
 from .store import LEADERBOARD, RunStore, command_line, now, versions
 from .suite import Plan
+from .tasks import float32_precision, full_float32
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +64,39 @@ class RunResult:
 
 
 def run_plan(plan: Plan, out: str | Path, *, device: str = "cpu", resume: bool = False, retrain: bool = False,
-             backend: str = "local", isolation: str = "process", progress: bool = True,
-             warmup: bool = True) -> RunResult:
-    """Execute ``plan`` into the run folder ``out`` (see the module docstring)."""
-    device = check_device(device)
+             backend: str | Backend = "local", isolation: str = "process", workers: int | None = None,
+             threads: int | None = None, address: str | None = None, progress: bool = True,
+             warmup: bool = True, save_attributions: int = 0) -> RunResult:
+    """Execute ``plan`` into the run folder ``out`` (see the module docstring).
+
+    ``backend``: a backend name, or a :class:`~xaibench.backends.Backend` object (submissions run
+    in a confined one); ``workers``, ``threads`` and ``address`` go to a named backend
+    (:mod:`xaibench.backends`) when given. ``save_attributions``: save the first that many
+    instances' attributions of every cell (:mod:`xaibench.attributions`).
+    """
+    executor = backend if isinstance(backend, Backend) else get_backend(
+        backend, isolation=isolation, cell_timeout=plan.cell_timeout, workers=workers, threads=threads,
+        address=address)
+    device = check_device(device, here=executor.runs_here)
     context = RunContext(suite=plan.suite.name, suite_version=plan.suite.version, n_instances=plan.n_instances,
                          n_background=plan.n_background, model_seed=plan.model_seed, device=device,
-                         versions=versions(), retrain=retrain, warmup=warmup)
-    executor = get_backend(backend, isolation=isolation, cell_timeout=plan.cell_timeout)
-    described = manifest(plan, context, backend, isolation)
-    with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
-        done = store.done
-        cells = [Cell(t, m, plan.metrics, s, context) for t in plan.tasks for m in plan.methods for s in plan.seeds]
-        written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name)
-        from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
+                         versions=versions(), retrain=retrain, warmup=warmup, save_attributions=save_attributions)
+    name = getattr(executor, "name", str(backend))
+    with executor.session(device):  # a cluster is reached before the run folder is made
+        described = {**manifest(plan, context, name, isolation, here=executor.runs_here), **executor.describe()}
+        with terminated_as_interrupt(), RunStore.open(out, described, resume=resume) as store:
+            done = store.done
+            cells = [Cell(t, m, metrics, s, context) for t, m, metrics, s in plan.cell_specs()]
+            written = _execute(cells, done, store, executor, progress=progress, title=plan.suite.name,
+                               attributions=AttributionStore(store.directory) if save_attributions else None)
+            from .tables import leaderboard  # noqa: PLC0415 - pandas, only at the end
 
-        store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
+            store.write_text(LEADERBOARD, leaderboard(store.directory, "markdown") + "\n")
     return RunResult(store.directory, written)
 
 
-def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str) -> int:
+def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, *, progress: bool, title: str,
+             attributions: AttributionStore | None = None) -> int:
     from tqdm.auto import tqdm  # noqa: PLC0415
     from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: PLC0415
 
@@ -93,6 +108,9 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
 
     def on_record(record: dict[str, Any]) -> None:
         nonlocal written
+        saved = record.pop(SAVED_ATTRIBUTIONS, None)
+        if saved is not None and attributions is not None:
+            attributions.write(record, saved)
         store.append(record)
         written += 1
         where = f"{record['task']} × {record['method']} × {record['metric']} (seed {record['seed']})"
@@ -142,22 +160,26 @@ def terminated_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def check_device(device: str) -> str:
-    """A valid torch device string that exists here, or a typed error saying what to do."""
+def check_device(device: str, *, here: bool = True) -> str:
+    """A valid torch device string that exists here (``here``; else where the backend runs
+    cells, which checks it), or a typed error saying what to do."""
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise DeviceError(f"--device {device!r} is not a torch device; use cpu or cuda") from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    if here and parsed.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(f"--device {device}: no CUDA device is available here "
                                     "(torch.cuda.is_available() is False); use --device cpu, "
                                     "or install a CUDA build of torch on a machine with a GPU")
     if parsed.type not in ("cpu", "cuda"):
         raise DeviceError(f"--device {device}: only cpu and cuda are supported")
+    if parsed.type == "cuda":
+        full_float32()  # TF32 off, so CUDA results equal the CPU's (xaibench.tasks.full_float32)
     return str(parsed)
 
 
-def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "process") -> dict[str, Any]:
+def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "process", *,
+             here: bool = True) -> dict[str, Any]:
     suite = plan.suite
     return {
         "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
@@ -165,10 +187,12 @@ def manifest(plan: Plan, context: RunContext, backend: str, isolation: str = "pr
         "plan": plan.describe(),
         "versions": dict(context.versions),
         "device": context.device,
-        "device_name": device_name(context.device),
+        "device_name": device_name(context.device) if here else None,  # a cluster's: in each record
+        "float32_precision": float32_precision(),
         "backend": backend,
         "isolation": isolation,
         "retrain": context.retrain,
+        **({"attributions": describe_attributions(context.save_attributions)} if context.save_attributions else {}),
         "start_time": now(),
         "command_line": command_line(),
     }

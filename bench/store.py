@@ -377,11 +377,13 @@ def _record_types() -> dict[str, Any]:
         "dataset": text, "model": text, "target": text, "method": text, "method_name": text, "metric": text,
         "metric_name": text, "category": text, "error": text, "error_type": text, "traceback": text,
         "seed": Union[int, None], "n": integer, "n_instances": integer, "n_instances_requested": integer,
+        "metric_n_instances": integer, "n_instances_scored": integer,
         "n_background": integer, "model_seed": integer, "value": number, "stderr": number, "ci_low": number,
         "ci_high": number, "seconds": number, "explanations_per_second": number, "peak_memory_mb": number,
-        "metric_seconds": number, "values": Optional[list[number]], "method_params": table, "metric_params": table,
+        "metric_seconds": number, "explain_cpu_seconds": number, "metric_cpu_seconds": number, "values": Optional[list[number]], "method_params": table, "metric_params": table,
         "quality": table, "extras": table, "versions": table, "higher_is_better": Optional[bool],
         "per_instance": Optional[bool], "stochastic": Optional[bool],
+        "heavy_tailed": Optional[bool], "interval": text, "code_sha256": text,  # the leaderboard's fields (issue 12)
     }
 
 

@@ -26,10 +26,30 @@ Schema (top-level keys must come before the first ``[[tasks]]`` table, as TOML r
     methods = ["random", { name = "integrated_gradients", params = { n_steps = 32 } }]
     metrics = ["deletion_auc", { name = "max_sensitivity", params = { n_samples = 5 }, label = "max_sens@5" }]
 
+    # budgets: a method table may set its own seeds; a metric table how many instances and seeds it scores
+    methods = [{ name = "smoothgrad", seeds = [0, 1, 2] }]      # default: the suite's seeds
+    metrics = [{ name = "max_sensitivity", n_instances = 32,    # the first 32 explained instances (<= n_instances)
+                 n_seeds = 1 }]                                 # only each method's first seed
+
     [[tasks]]                # one or more; each expands to dataset × model × target
     dataset = ["breast_cancer", "digits"]    # a string or a list of strings (also datasets/models/targets)
     model = "mlp"
     target = "logit"
+    n_instances = 32         # optional: explain these tasks' first 32 instances (default: the suite's);
+                             #   fewer than the suite's scales every metric budget in proportion
+
+Budgets (issue 12). A cell explains ``n_instances`` instances once, per (task, method, seed), and
+feeds every metric; a metric with ``n_instances = k`` scores the first ``k`` of them (a task with
+fewer is scored whole), so costly metrics (stability: each instance re-explained dozens of times)
+can run on fewer instances than cheap ones. Records say how many instances each metric scored
+(``n_instances_scored``) beside how many were explained (``n_instances``). A metric with
+``n_seeds = k`` is scored only in the cells of each method's first ``k`` seeds (a quantity that
+seeds do not change, or that a metric already averages over seeds itself, needs one). A method's
+``seeds`` replaces the suite's: use several only where they carry information (stochastic
+methods). ``--seeds`` replaces every method's seeds; ``--n-instances`` replaces the explained
+count and caps every budget. A ``[[tasks]]`` table may set its own ``n_instances`` (tasks whose
+every evaluation is costly): fewer than the suite's scales each metric budget on those tasks in
+proportion (:func:`task_budget`), so they keep the suite's balance between metrics.
 
 In a cross-product, (dataset, model) pairs whose data kind the model does not support, and
 (model, target) pairs the model does not define, are dropped; a ``[[tasks]]`` entry that leaves
@@ -45,9 +65,10 @@ import difflib
 import fnmatch
 import hashlib
 import logging
+import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,29 +97,38 @@ DEFAULT_CELL_TIMEOUT = 3600.0
 
 @dataclass(frozen=True)
 class EntryRef:
-    """A method or metric as the suite names it (``where`` locates it in the file)."""
+    """A method or metric as the suite names it (``where`` locates it in the file), with its budget:
+    ``seeds`` (methods), ``n_instances`` and ``n_seeds`` (metrics); ``None``: the suite's."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     where: str = ""
+    seeds: tuple[int, ...] | None = None
+    n_instances: int | None = None
+    n_seeds: int | None = None
 
 
 @dataclass(frozen=True)
 class TaskGroup:
-    """One ``[[tasks]]`` table: the cross-product datasets × models × targets."""
+    """One ``[[tasks]]`` table: the cross-product datasets × models × targets, and its instance count."""
 
     datasets: tuple[str, ...]
     models: tuple[str, ...]
     targets: tuple[str, ...]
     where: str = ""
+    n_instances: int | None = None
 
 
 @dataclass(frozen=True)
 class TaskRef:
+    """A task; ``n_instances`` is its own instance count where its ``[[tasks]]`` table sets one
+    (``None``: the plan's). Two refs to one task are equal whatever their counts."""
+
     dataset: str
     model: str
     target: str
+    n_instances: int | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -196,7 +226,7 @@ def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suit
         model_seed=checked.model_seed,
         cell_timeout=checked.cell_timeout,
         tasks=tuple(TaskGroup(tuple(t.names("dataset")), tuple(t.names("model")), tuple(t.names("target")),
-                              f"tasks[{i}]") for i, t in enumerate(checked.tasks)),
+                              f"tasks[{i}]", t.n_instances) for i, t in enumerate(checked.tasks)),
         methods=tuple(_entry_ref(e, f"methods[{i}]") for i, e in enumerate(checked.methods)),
         metrics=tuple(_entry_ref(e, f"metrics[{i}]") for i, e in enumerate(checked.metrics)),
         source=source,
@@ -207,20 +237,35 @@ def parse_suite(text: str, *, source: str = "<suite>", default_name: str = "suit
 def _entry_ref(entry: Any, where: str) -> EntryRef:
     if isinstance(entry, str):
         return EntryRef(entry, {}, None, where)
-    return EntryRef(entry.name, dict(entry.params), entry.label, where)
+    seeds = getattr(entry, "seeds", None)
+    return EntryRef(entry.name, dict(entry.params), entry.label, where, None if seeds is None else tuple(seeds),
+                    getattr(entry, "n_instances", None), getattr(entry, "n_seeds", None))
 
 
 # -- resolution against the registries --------------------------------------------------------
 @dataclass(frozen=True)
 class MethodEntry:
+    """A method of a plan, with the seeds its cells run (``()``: the plan's seeds, for entries made
+    outside a plan)."""
+
     label: str
     method: "Method"
+    seeds: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class MetricEntry:
+    """A metric of a plan and its budget: it scores the first ``n_instances`` explained instances
+    (``None``: all) in the cells of each method's first ``n_seeds`` seeds (``None``: all)."""
+
     label: str
     metric: "Metric"
+    n_instances: int | None = None
+    n_seeds: int | None = None
+
+    def scores_seed(self, position: int) -> bool:
+        """Whether this metric is scored in a method's cell of the seed at ``position`` in its seeds."""
+        return self.n_seeds is None or position < self.n_seeds
 
 
 @dataclass(frozen=True)
@@ -237,18 +282,43 @@ class Plan:
     model_seed: int
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
 
+    def seeds_of(self, method: MethodEntry) -> tuple[int, ...]:
+        return method.seeds or self.seeds
+
+    def n_instances_of(self, task: TaskRef) -> int | None:
+        """Instances ``task`` explains as asked (its own count, else the plan's; ``None``: all)."""
+        return task.n_instances if task.n_instances is not None else self.n_instances
+
+    def cell_specs(self) -> Iterator[tuple[TaskRef, MethodEntry, tuple[MetricEntry, ...], int]]:
+        """``(task, method, metrics, seed)`` of every cell, task by task, then method, then seed;
+        ``metrics`` are those scored at that seed (their ``n_seeds``)."""
+        for task in self.tasks:
+            for method in self.methods:
+                for position, seed in enumerate(self.seeds_of(method)):
+                    yield task, method, tuple(m for m in self.metrics if m.scores_seed(position)), seed
+
     @property
     def n_cells(self) -> int:
-        return len(self.tasks) * len(self.methods) * len(self.seeds)
+        return len(self.tasks) * sum(len(self.seeds_of(m)) for m in self.methods)
+
+    @property
+    def results_per_task(self) -> int:
+        """Records a task gets: (method, metric, seed) triples, each metric at its seeds."""
+        return sum(sum(1 for position in range(len(self.seeds_of(m))) if e.scores_seed(position))
+                   for m in self.methods for e in self.metrics)
 
     def describe(self) -> dict[str, Any]:
         """The plan as the manifest records it; :func:`replay` rebuilds exactly this plan from it."""
         return {
             "tasks": [t.name for t in self.tasks],
-            "methods": [{"label": m.label, "name": m.method.name, "params": m.method.params} for m in self.methods],
-            "metrics": [{"label": m.label, "name": m.metric.name, "params": m.metric.params} for m in self.metrics],
+            "methods": [{"label": m.label, "name": m.method.name, "params": m.method.params,
+                         "seeds": list(self.seeds_of(m))} for m in self.methods],
+            "metrics": [{"label": m.label, "name": m.metric.name, "params": m.metric.params,
+                         "n_instances": m.n_instances, "n_seeds": m.n_seeds} for m in self.metrics],
             "seeds": list(self.seeds), "n_instances": self.n_instances, "n_background": self.n_background,
             "model_seed": self.model_seed, "cell_timeout": self.cell_timeout,
+            **({"task_n_instances": {t.name: t.n_instances for t in self.tasks if t.n_instances is not None}}
+               if any(t.n_instances is not None for t in self.tasks) else {}),
         }
 
 
@@ -267,7 +337,8 @@ def resolve(
     ``methods``/``metrics`` select suite entries by label or name; a registered name the suite
     does not list is added with default params. ``tasks`` are ``dataset[/model[/target]]``
     patterns (``*`` allowed) selecting suite tasks; a full ``d/m/t`` not in the suite is added.
-    ``seeds``, ``n_instances`` and ``cell_timeout`` replace the suite's, checked like its keys.
+    ``seeds``, ``n_instances`` and ``cell_timeout`` replace the suite's, checked like its keys:
+    ``seeds`` replaces every method's own seeds too, and ``n_instances`` caps every metric's budget.
     """
     from .registries import methods as method_registry  # noqa: PLC0415 - imports the plugins
     from .registries import metrics as metric_registry  # noqa: PLC0415
@@ -277,22 +348,46 @@ def resolve(
                               cell_timeout=cell_timeout)
     method_refs = _select(suite.methods, methods, method_registry)
     metric_refs = _select(suite.metrics, metrics, metric_registry)
-    method_entries = _unique_labels([MethodEntry(_label(r, None), _instantiate(suite, r, method_registry))
+    seeds_given = None if settings.seeds is None else tuple(settings.seeds)
+    plan_seeds = seeds_given or suite.seeds
+    n_explained = settings.n_instances if settings.n_instances is not None else suite.n_instances
+    method_entries = _unique_labels([MethodEntry(_label(r, None), _instantiate(suite, r, method_registry),
+                                                 seeds_given or r.seeds or plan_seeds)
                                      for r in method_refs], suite, "method")
     metric_objs = [(r, _instantiate(suite, r, metric_registry)) for r in metric_refs]
-    metric_entries = [MetricEntry(_label(r, m), m) for r, m in metric_objs]
+    metric_entries = [MetricEntry(_label(r, m), m, _capped(r.n_instances, n_explained), r.n_seeds)
+                      for r, m in metric_objs]
     metric_entries += _cost_entries([m for _, m in metric_objs])
+    selected = _select_tasks(_expand_tasks(suite), tasks, suite)
+    if settings.n_instances is not None:  # the command line's count replaces every task's own
+        selected = tuple(replace(t, n_instances=None) for t in selected)
     return Plan(
         suite=suite,
-        tasks=_select_tasks(_expand_tasks(suite), tasks, suite),
+        tasks=selected,
         methods=tuple(method_entries),
         metrics=tuple(_unique_labels(metric_entries, suite, "metric")),
-        seeds=tuple(settings.seeds) if settings.seeds is not None else suite.seeds,
-        n_instances=settings.n_instances if settings.n_instances is not None else suite.n_instances,
+        seeds=plan_seeds,
+        n_instances=n_explained,
         n_background=suite.n_background,
         model_seed=suite.model_seed,
         cell_timeout=_first(settings.cell_timeout, suite.cell_timeout, DEFAULT_CELL_TIMEOUT),
     )
+
+
+def task_budget(budget: int | None, task_instances: int | None, plan_instances: int | None) -> int | None:
+    """A metric's budget on a task whose ``[[tasks]]`` table asks for ``task_instances`` instances,
+    fewer than the plan's ``plan_instances``: scaled in proportion and rounded up (a task explaining
+    a tenth of the instances scores a tenth of each budget). Otherwise the budget itself."""
+    if budget is None or task_instances is None or plan_instances is None or task_instances >= plan_instances:
+        return budget
+    return max(1, math.ceil(budget * task_instances / plan_instances))
+
+
+def _capped(budget: int | None, explained: int | None) -> int | None:
+    """A metric's budget within the explained set (``None``: every explained instance)."""
+    if budget is None or explained is None:
+        return budget
+    return None if budget >= explained else budget
 
 
 def replay(suite: Suite, recorded: Mapping[str, Any], *, source: str, methods: Sequence[str] | None = None,
@@ -314,15 +409,22 @@ def replay(suite: Suite, recorded: Mapping[str, Any], *, source: str, methods: S
     started = check_recorded_plan(recorded, source=source)
     fresh = resolve(suite, methods=methods, metrics=metrics, tasks=tasks, seeds=seeds, n_instances=n_instances,
                     cell_timeout=cell_timeout)
+    plan_seeds = fresh.seeds if seeds is not None else tuple(started.seeds)
+    explained = n_instances if n_instances is not None else started.n_instances
     return replace(
         fresh,
-        tasks=fresh.tasks if tasks else tuple(TaskRef(*name.split("/")) for name in started.tasks),
+        tasks=fresh.tasks if tasks else tuple(
+            TaskRef(*name.split("/"), None if n_instances is not None else started.task_n_instances.get(name))
+            for name in started.tasks),
         methods=fresh.methods if methods else tuple(
-            MethodEntry(e.label, instantiate(method_registry.get(e.name), e.params)) for e in started.methods),
+            MethodEntry(e.label, instantiate(method_registry.get(e.name), e.params),
+                        fresh.seeds if seeds is not None else tuple(e.seeds or plan_seeds))
+            for e in started.methods),
         metrics=fresh.metrics if metrics else tuple(
-            MetricEntry(e.label, instantiate(metric_registry.get(e.name), e.params)) for e in started.metrics),
-        seeds=fresh.seeds if seeds is not None else tuple(started.seeds),
-        n_instances=n_instances if n_instances is not None else started.n_instances,
+            MetricEntry(e.label, instantiate(metric_registry.get(e.name), e.params), _capped(e.n_instances, explained),
+                        e.n_seeds) for e in started.metrics),
+        seeds=plan_seeds,
+        n_instances=explained,
         cell_timeout=fresh.cell_timeout if cell_timeout is not None or started.cell_timeout is None
         else started.cell_timeout,
     )
@@ -391,8 +493,8 @@ def _expand_tasks(suite: Suite) -> list[TaskRef]:
                 known = sorted({n for spec in specs.values() for n in spec.targets})
                 raise SuiteError(f"{suite.source}: key '{group.where}.target': "
                                  f"{UnknownNameError('target', t, difflib.get_close_matches(t, known, n=2), known)}")
-        found = [TaskRef(d, m, t) for d in group.datasets for m in group.models for t in group.targets
-                 if kinds[d] in specs[m].kinds and t in specs[m].targets]
+        found = [TaskRef(d, m, t, group.n_instances) for d in group.datasets for m in group.models
+                 for t in group.targets if kinds[d] in specs[m].kinds and t in specs[m].targets]
         for d, m in ((d, m) for d in group.datasets for m in group.models if kinds[d] not in specs[m].kinds):
             log.info("%s: %s: model %s does not apply to %s dataset %s; left out",
                      suite.source, group.where, m, kinds[d], d)

@@ -73,16 +73,36 @@ class EntryTable(_Strict):
     label: NonBlank | None = None
 
 
+class MethodTable(EntryTable):
+    """A method entry; ``seeds`` replaces the suite's seeds for this method (e.g. several seeds
+    for a stochastic method, one for a deterministic one)."""
+
+    seeds: Seeds | None = None
+
+
+class MetricTable(EntryTable):
+    """A metric entry with its budget: ``n_instances`` scores only the first n explained instances
+    (default: all of them); ``n_seeds`` scores only the first n seeds of each method (default: all)."""
+
+    n_instances: Count | None = None
+    n_seeds: Count | None = None
+
+
 def _entry_kind(value: Any) -> str | None:
     return "<name>" if isinstance(value, str) else "<table>" if isinstance(value, dict) else None
 
 
-Entry = Annotated[
-    Union[Annotated[NonBlank, Tag("<name>")], Annotated[EntryTable, Tag("<table>")]],
-    Discriminator(_entry_kind, custom_error_type="entry_type",
-                  custom_error_message="expected a name or a table {name, params, label}"),
-]
-Entries = Annotated[list[Entry], Len(1)]
+def _entries(table: type[EntryTable]) -> Any:
+    entry = Annotated[
+        Union[Annotated[NonBlank, Tag("<name>")], Annotated[table, Tag("<table>")]],
+        Discriminator(_entry_kind, custom_error_type="entry_type",
+                      custom_error_message="expected a name or a table {name, params, label, ...}"),
+    ]
+    return Annotated[list[entry], Len(1)]
+
+
+MethodEntries = _entries(MethodTable)
+MetricEntries = _entries(MetricTable)
 
 
 class TaskTable(_Strict):
@@ -94,6 +114,7 @@ class TaskTable(_Strict):
     models: Names | None = None
     target: Names | None = None
     targets: Names | None = None
+    n_instances: Count | None = None
 
     @model_validator(mode="after")
     def _each_once(self) -> "TaskTable":
@@ -118,9 +139,22 @@ class SuiteFile(_Strict):
     n_background: Count = DEFAULT_N_BACKGROUND
     model_seed: Seed = 0
     cell_timeout: Seconds | None = None
-    methods: Entries
-    metrics: Entries
+    methods: MethodEntries
+    metrics: MetricEntries
     tasks: Annotated[list[TaskTable], Len(1)]
+
+    @model_validator(mode="after")
+    def _budgets_within_the_explained_set(self) -> "SuiteFile":
+        if self.n_instances is None:
+            return self
+        for i, entry in enumerate(self.metrics):
+            budget = getattr(entry, "n_instances", None)
+            if budget is not None and budget > self.n_instances:
+                raise PydanticCustomError(
+                    "budget", "key 'metrics[{i}].n_instances' = {budget} exceeds n_instances = {n}: a metric scores "
+                    "instances the cell explained, so raise n_instances to at least {budget} or lower the budget",
+                    {"i": i, "budget": budget, "n": self.n_instances})
+        return self
 
 
 EXPECTED = {
@@ -139,11 +173,16 @@ EXPECTED = {
     "entry.name": "the registered name (a non-empty string)",
     "entry.params": "a table, e.g. params = { n_steps = 32 }",
     "entry.label": "a non-empty string",
+    "entry.seeds": "a non-empty list of distinct integers in [0, 2**63 - 1], e.g. seeds = [0, 1, 2]",
+    "entry.n_instances": "an integer >= 1 (score the first n explained instances)",
+    "entry.n_seeds": "an integer >= 1 (score the first n seeds of each method)",
     "task": "a name or a non-empty list of names",
 }
 TOP_KEYS = tuple(SuiteFile.model_fields)
 TASK_KEYS = tuple(TaskTable.model_fields)
-ENTRY_KEYS = tuple(EntryTable.model_fields)
+METHOD_KEYS = tuple(MethodTable.model_fields)
+METRIC_KEYS = tuple(MetricTable.model_fields)
+ENTRY_KEYS = tuple(dict.fromkeys(METHOD_KEYS + METRIC_KEYS))
 
 
 def check_suite(data: Mapping[str, Any], *, source: str) -> SuiteFile:
@@ -164,7 +203,8 @@ def _problem(error: Mapping[str, Any]) -> str:
     key = key_path(loc)
     got = f", got {error['input']!r}" if "input" in error and kind != "missing" else ""
     if kind == "extra_forbidden":
-        allowed = TOP_KEYS if len(loc) == 1 else TASK_KEYS if loc[0] == "tasks" else ENTRY_KEYS
+        allowed = (TOP_KEYS if len(loc) == 1 else TASK_KEYS if loc[0] == "tasks"
+                   else METHOD_KEYS if loc[0] == "methods" else METRIC_KEYS)
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         if loc[0] == "tasks" and loc[-1] in TOP_KEYS:
@@ -173,6 +213,8 @@ def _problem(error: Mapping[str, Any]) -> str:
     expected = _expected(loc)
     if kind == "missing":
         return f"key '{key}' is required; expected {expected}"
+    if kind == "budget":
+        return str(error["msg"])
     if kind == "given_once":
         return f"key '{key}.{error['ctx']['key']}' {error['msg'].split(' ', 1)[1]}; expected {EXPECTED['task']}"
     detail = str(error.get("msg", "is not valid"))
@@ -204,8 +246,12 @@ def _schema_loc(loc: tuple) -> tuple:
 
 def _expected(loc: tuple) -> str:
     head = loc[0] if loc else ""
+    if head in ("methods", "metrics") and len(loc) >= 4 and loc[2] == "seeds":
+        return "an integer in [0, 2**63 - 1]"
     if head in ("methods", "metrics") and len(loc) >= 2:
         return EXPECTED[f"entry.{loc[2]}"] if len(loc) >= 3 and f"entry.{loc[2]}" in EXPECTED else EXPECTED["entry"]
+    if head == "tasks" and len(loc) >= 3 and loc[2] == "n_instances":
+        return EXPECTED["n_instances"]
     if head == "tasks" and len(loc) >= 3:
         return EXPECTED["task"]
     if head == "seeds" and len(loc) >= 2:
@@ -246,6 +292,9 @@ class RecordedEntry(BaseModel):
     label: NonBlank
     name: NonBlank
     params: dict[str, Any] = {}
+    seeds: Annotated[list[Seed], Len(1)] | None = None  # methods: this method's seeds (default: the plan's)
+    n_instances: Count | None = None  # metrics: the budget (default: every explained instance)
+    n_seeds: Count | None = None  # metrics: the first n seeds of each method (default: all)
 
 
 class RecordedPlan(BaseModel):
@@ -257,6 +306,7 @@ class RecordedPlan(BaseModel):
     seeds: Annotated[list[Seed], Len(1)]
     n_instances: Count | None = None
     cell_timeout: Seconds | None = None
+    task_n_instances: dict[str, Count] = {}
 
 
 def check_recorded_plan(data: Any, *, source: str) -> RecordedPlan:

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .chunking import map_chunks, pass_key
 from .errors import InvalidInputError, ShapeError
 from .players import Players, check_groups
 
@@ -284,24 +285,26 @@ class BoundTarget:
         return z.reshape(-1, *self.task.feature_shape), self.selector.repeat_interleave(k), lead
 
     def __call__(self, z: Tensor) -> Tensor:
+        """``f`` on every row of ``z``, in chunks of at most ``max_batch`` rows (halved on out-of-memory:
+        :func:`xaibench.chunking.map_chunks`)."""
         flat, sel, lead = self._flatten(z)
-        step = self.task.max_batch
-        out = [self.task.f(flat[i : i + step], sel[i : i + step]) for i in range(0, flat.shape[0], step)]
+        out = map_chunks(lambda i, j: self.task.f(flat[i:j], sel[i:j]), flat.shape[0], self.task,
+                         pass_key(self.task, "forward", flat))
         return torch.cat(out).reshape(lead)
 
     def value_and_grad(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        """``f`` and ``∂f/∂z`` for every row of ``z``, chunked; no graph is kept."""
+        """``f`` and ``∂f/∂z`` for every row of ``z``, chunked as :meth:`__call__`; no graph is kept."""
         flat, sel, lead = self._flatten(z)
-        step = self.task.max_batch
-        values, grads = [], []
-        for i in range(0, flat.shape[0], step):
+
+        def chunk_pass(i: int, j: int) -> tuple[Tensor, Tensor]:
             with torch.enable_grad():
-                chunk = flat[i : i + step].detach().requires_grad_(True)
-                y = self.task.f(chunk, sel[i : i + step])
+                chunk = flat[i:j].detach().requires_grad_(True)
+                y = self.task.f(chunk, sel[i:j])
                 if not y.requires_grad:
                     raise TypeError(f"{self.task.name}: the target is not differentiable; use a perturbation method")
                 (g,) = torch.autograd.grad(y.sum(), chunk, allow_unused=True)
                 g = torch.zeros_like(chunk) if g is None else g
-            values.append(y.detach())
-            grads.append(g)
+            return y.detach(), g
+
+        values, grads = zip(*map_chunks(chunk_pass, flat.shape[0], self.task, pass_key(self.task, "backward", flat)))
         return torch.cat(values).reshape(lead), torch.cat(grads).reshape(z.shape)

@@ -18,6 +18,24 @@ from .weights import LoadedModel, load_model
 RANDOMIZED_SEED = 10_007  # initialisation seed of the weight-randomized model (sanity checks)
 
 
+def full_float32() -> None:
+    """CUDA matmuls and cuDNN convolutions in true float32, TF32 off (process-wide; no effect on the CPU).
+
+    cuDNN convolutions default to TF32 (a 10-bit mantissa) on Ampere and later GPUs, which alone
+    moves a CNN's outputs by ~1e-3 relative: results on CUDA equal the CPU's only with it off.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def float32_precision() -> str:
+    """``"ieee"`` (full float32) or ``"tf32"``: how CUDA float32 matmuls and convolutions compute (for records)."""
+    try:
+        return "tf32" if torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.allow_tf32 else "ieee"
+    except RuntimeError:  # flags set through both of torch's TF32 APIs: not a single answer
+        return "mixed"
+
+
 def load_task(
     dataset: str,
     model: str,
@@ -39,6 +57,8 @@ def load_task(
         n_instances: explain the first ``n_instances`` test rows (all by default).
         n_background: size of the background sample from the training split.
         retrain: re-derive the weights with the model's training recipe instead of loading them.
+
+    On CUDA this turns TF32 off for the whole process (:func:`full_float32`).
     """
     ds = load_dataset(dataset)
     spec: ModelSpec = models.get(model)()
@@ -54,6 +74,8 @@ def load_task(
         raise UnknownNameError(f"target of {model}", target, sorted(set(close)), list(spec.targets))
     loaded = _load_model_cached(type(spec), ds, seed, retrain)
     device = torch.device(device)
+    if device.type == "cuda":
+        full_float32()
     module = _prepare(loaded.module, device, dtype)
     quality = _quality_cached(spec, ds, seed, loaded.sha256, loaded.module)
     return _assemble(spec, ds, module, target, device=device, dtype=dtype, n_instances=n_instances,

@@ -1,15 +1,17 @@
-"""Exact Shapley values by enumerating every coalition of at most 14 players, batched."""
+"""Exact Shapley values by enumerating every coalition of a few players (14 by default), batched."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from annotated_types import Interval
 
 from torch import Tensor
 
 from xaibench.errors import NotApplicableError
 from xaibench.method import register_method
-from xaibench.shapley import MAX_PLAYERS, all_coalitions, shapley_from_values
+from xaibench.shapley import ENUMERATION_LIMIT, MAX_PLAYERS, all_coalitions, shapley_from_values
 from xaibench.task import Task
 
 from ._coalitions import GameMethod
@@ -30,16 +32,19 @@ class ExactShapley(GameMethod):
 
     Parameters:
         background, max_elements: as for ``kernel_shap`` (default one baseline row).
+        max_players: most players enumerated (default 14, at most 20). Cost is 2^G evaluations
+            per instance (× B with the background): 16,384 at G = 14, 65,536 at G = 16 (the
+            synthetic_patch oracle), about 10^6 at G = 20.
 
-    Applies to tasks with at most :attr:`max_players` = 14 players (features, or groups when the
-    task defines them): 2^14 = 16,384 evaluations per instance (× B with the background). Beyond
-    that :meth:`check` raises :class:`~xaibench.errors.NotApplicableError`. Deterministic.
+    Applies to tasks with at most ``max_players`` players (features, or groups when the task
+    defines them); beyond that :meth:`check` raises
+    :class:`~xaibench.errors.NotApplicableError`. Deterministic.
     Per-feature output spreads a group's value evenly over its features.
     """
 
     name: ClassVar[str] = "exact_shapley"
-    description: ClassVar[str] = "Exact Shapley values by enumerating all 2^G coalitions (G <= 14 players)"
-    max_players: ClassVar[int] = MAX_PLAYERS
+    description: ClassVar[str] = "Exact Shapley values by enumerating all 2^G coalitions (G <= 14 players by default)"
+    max_players: Annotated[int, Interval(ge=1, le=ENUMERATION_LIMIT)] = MAX_PLAYERS
 
     def check(self, task: Task) -> None:
         super().check(task)
@@ -47,10 +52,11 @@ class ExactShapley(GameMethod):
         if g > self.max_players:
             raise NotApplicableError(
                 f"{self.name} enumerates 2^G coalitions and allows at most {self.max_players} players; "
-                f"{task.name} has {g}. Use kernel_shap or permutation_shap, or give the task feature groups."
+                f"{task.name} has {g}. Pass max_players={g} (up to {ENUMERATION_LIMIT}; 2^{g} evaluations per "
+                f"instance), use kernel_shap or permutation_shap, or give the task feature groups."
             )
 
     def explain(self, task: Task, x: Tensor, *, seed: int = 0) -> Tensor:
         self.check(task)
-        v = self.values(task, x, all_coalitions(task.players.n))
+        v = self.values(task, x, all_coalitions(task.players.n, x.device))  # built where it is used
         return self.spread(task, shapley_from_values(v), x)

@@ -53,6 +53,12 @@ def quadrature(rule: str, n: int) -> tuple[Tensor, Tensor]:
     return (k + offset) / n, torch.full((n,), 1 / n, dtype=torch.float64)
 
 
+@lru_cache(maxsize=64)
+def quadrature_on(rule: str, n: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """:func:`quadrature` cast to ``dtype`` and moved to ``device`` once (cached: no copy per chunk)."""
+    return tuple(t.to(dtype).to(device) for t in quadrature(rule, n))
+
+
 def path_points(x: Tensor, reference: Tensor, alphas: Tensor) -> tuple[Tensor, Tensor]:
     """``x − b`` and the points ``b + α (x − b)`` ``(N, K, *F)``, built in one op.
 
@@ -99,7 +105,7 @@ class IntegratedGradients(BatchedMethod):
         return self.n_steps
 
     def explain_chunk(self, task: Task, x: Tensor, *, seed: int) -> Tensor:
-        alphas, weights = (t.to(device=x.device, dtype=x.dtype) for t in quadrature(self.method, self.n_steps))
+        alphas, weights = quadrature_on(self.method, self.n_steps, x.device, x.dtype)
         diff, points = path_points(x, reference_point(task, self.baseline, x), alphas)
         _, grads = task.bind(x).value_and_grad(points)
         integral = torch.einsum("k,nkf->nf", weights, grads.flatten(2))

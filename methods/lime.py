@@ -40,7 +40,8 @@ Differences from the lime package, and why:
   equal to rounding tie, and ties are broken at random per instance by the seed (lime's
   ``np.argsort`` breaks them by column index).
 * Randomness is drawn once per call and **shared by every instance of the batch** (common random
-  numbers, :func:`xaibench.rng.generator`): each instance's neighbourhood has exactly lime's
+  numbers, :mod:`xaibench.rng`'s shared draws: the same numbers on every device and in every
+  dtype): each instance's neighbourhood has exactly lime's
   distribution, and no instance depends on its batch-mates. In tabular mode the sampled points
   then do not depend on ``x`` (only ``z₀``, the binary encoding and the weights do), so ``f`` is
   evaluated once per *distinct output selector* (class) rather than once per instance — the
@@ -71,7 +72,7 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.method import Method, register_method
 from xaibench.players import mix
-from xaibench.rng import generator, instance_uniform
+from xaibench.rng import instance_uniform, shared_bernoulli, shared_categorical, shared_normal, shared_uniform
 from xaibench.task import BoundTarget, Task
 from xaibench.tensorstats import topk_mask
 from xaibench.tolerance import is_constant, snap
@@ -82,6 +83,7 @@ TABULAR_WIDTH_FACTOR = 0.75  # lime_tabular: kernel_width = 0.75 * sqrt(n_column
 SEGMENTS_WIDTH = 0.25  # lime_image: kernel_width = 0.25
 SELECTION_ALPHA = 0.01  # lime_base "highest_weights": Ridge(alpha=0.01) on all features
 TIE_STREAM = 0x71E5  # stream of the per-instance priorities that break ties in the num_features selection
+BIN_STREAM, VALUE_STREAM = 1, 2  # streams of the sampled bins and of the values drawn within them (tabular)
 
 
 @register_method
@@ -169,14 +171,13 @@ class Lime(Method):
         x = bound.x.reshape(bound.n, -1).double()
         n, d, k = bound.n, x.shape[1], self.n_samples - 1
         work = torch.promote_types(task.dtype, torch.float32)  # dtype of the moments' matmul
-        g = generator(seed, task.device)
         if self.discretizer == "none":
             design = torch.empty(n, d + 2, self.n_samples, dtype=work, device=task.device)  # rows: z, 1, y
             background = task.background.reshape(task.background.shape[0], -1).double()
             mean, scale = background.mean(0), background.std(0, unbiased=False)
             constant = is_constant(background.T, dtype=task.dtype)  # to rounding, relative to |values|
             scale = torch.where(constant | (scale == 0), torch.ones_like(scale), scale)
-            noise = torch.randn(k, d, generator=g, device=x.device, dtype=x.dtype)  # z of a sample, ε ~ N(0, I)
+            noise = shared_normal(seed, (k, d), device=x.device).to(x.dtype)  # z of a sample, ε ~ N(0, I)
             first = (x - mean) / scale
             design[:, :d, 0] = first
             if self.sample_around_instance:
@@ -189,8 +190,9 @@ class Lime(Method):
                 distance = torch.cdist(first, noise)
         else:
             bins = QuantileBins.fit(task.background.reshape(task.background.shape[0], -1), DISCRETIZERS[self.discretizer])
-            sampled = bins.sample(k, g)
-            points = bins.undiscretize(sampled, torch.rand(sampled.shape, generator=g, device=x.device, dtype=x.dtype))
+            sampled = bins.sample(k, seed)
+            u = shared_uniform(seed, sampled.shape, device=x.device, stream=VALUE_STREAM)
+            points = bins.undiscretize(sampled, u)
             own = bins.digitize(x)
             first = torch.ones_like(x)
             design = bins.same_bin_design(own, sampled, work)  # rows: z = 1{sampled bin = x's bin}, 1, (y)
@@ -211,8 +213,7 @@ class Lime(Method):
     def _segments_moments(self, task: Task, bound: BoundTarget, seed: int) -> RidgeMoments:
         """lime_image's neighbourhood over the task's groups; one binary design shared by every instance."""
         players = task.players
-        g = generator(seed, task.device)
-        on = torch.randint(0, 2, (self.n_samples - 1, players.n), generator=g, device=task.device).to(task.dtype)
+        on = shared_bernoulli(seed, (self.n_samples - 1, players.n), device=task.device).to(task.dtype)
         masks = players.expand(on).unsqueeze(0)  # (1, K-1, *F), broadcast over instances
         y_rest = evaluate_chunked(bound, lambda rows: mix(bound.x, task.baseline, masks[:, rows]), on.shape[0])
         work = torch.promote_types(task.dtype, torch.float32)  # dtype of the moments' matmuls
@@ -381,9 +382,9 @@ class QuantileBins:
         index = torch.cat([rows, rows.new_full((rows.shape[0], 2), d * n_bins)], 1).reshape(-1)  # (any d >= 1)
         return table.index_select(0, index).reshape(own.shape[0], d + 2, -1)
 
-    def sample(self, k: int, g: torch.Generator) -> Tensor:
-        """``(k, d)`` bins drawn independently per feature from the data's bin frequencies."""
-        return torch.multinomial(self.freq, k, replacement=True, generator=g).T
+    def sample(self, k: int, seed: int) -> Tensor:
+        """``(k, d)`` bins drawn independently per feature from the data's bin frequencies (shared draws)."""
+        return shared_categorical(seed, self.freq, k, stream=BIN_STREAM)
 
     def undiscretize(self, bins: Tensor, u: Tensor) -> Tensor:
         """Values in the given bins: the bin's normal truncated to the bin, by inverse CDF of uniforms ``u``."""

@@ -10,7 +10,7 @@ nor on where it lies — only on the task, the selector chosen at it and the see
 **Distillation set** (what the students are fitted on, ``n_samples`` points, shared by every
 instance): the task baseline ``b``; every background row; then background rows (cycling through
 them) with each player (feature or group) independently switched to the baseline with probability
-½: ``mix(x_bg, b, m)``, ``m ~ Bernoulli(½)`` per player, drawn from :func:`xaibench.rng.generator`.
+½: ``mix(x_bg, b, m)``, ``m ~ Bernoulli(½)`` per player, drawn by :func:`xaibench.rng.shared_bernoulli`.
 These hybrids are exactly the points at which baseline attributions evaluate the student, so the
 student is trained where it is queried. The explained instances are *not* in the set (that would
 make an explanation depend on its batch). The target is ``f(·, s)`` with ``s`` the selector chosen
@@ -41,7 +41,7 @@ from xaibench.errors import InvalidParameterError
 from xaibench.method import Method, register_method
 from xaibench.methods.lime import evaluate_per_selector
 from xaibench.players import mix
-from xaibench.rng import generator
+from xaibench.rng import shared_bernoulli
 from xaibench.task import BoundTarget, Task
 from xaibench.tensorstats import r_squared
 from xaibench.tolerance import rtol
@@ -109,6 +109,14 @@ class TreeSurrogate(Surrogate):
     distillation set's node counts (``Σφ = g(x) − E[g]`` over that set); it needs no reference row
     but mixes the training distribution into the explanation.
 
+    Targets on a grid (:func:`on_grid`): before fitting, ``f`` is rounded to a power-of-two grid of
+    about ``rtol(float32)`` = 7.6e-6 of its spread over the distillation set. A tree is discontinuous
+    in ``f``: features that split a node into the same two sets tie exactly in exact arithmetic, and
+    which one wins (and gets the credit) was decided by the rounding of sums, which differs between
+    CPU and CUDA and between float32 and float64 evaluations of ``f``. On the grid every sum is exact,
+    so such ties stay exact and are broken alike everywhere; the rounding moves ``f`` by at most
+    4e-6 of its spread, far below what a tree of 64 leaves resolves.
+
     Complexity: ``{"depth": ..., "leaves": ...}`` of each fitted tree. Defaults: ``max_depth=6``
     (≤ 64 leaves), ``n_samples=2000``.
     """
@@ -132,7 +140,7 @@ class TreeSurrogate(Surrogate):
         import shap  # noqa: PLC0415 - heavy, imported on use
         from sklearn.tree import DecisionTreeRegressor  # noqa: PLC0415
 
-        tree = DecisionTreeRegressor(max_depth=self.max_depth, random_state=0).fit(rows, targets)
+        tree = DecisionTreeRegressor(max_depth=self.max_depth, random_state=0).fit(rows, on_grid(targets))
         if self.feature_perturbation == "interventional":
             explainer = shap.TreeExplainer(tree, data=_numpy_rows(task.baseline.unsqueeze(0)), feature_perturbation="interventional")
         else:
@@ -206,6 +214,21 @@ class LinearSurrogate(Surrogate):
         )
 
 
+def on_grid(targets: np.ndarray) -> np.ndarray:
+    """``targets`` rounded to multiples of ``q = 2^⌊log2(rtol(float32) · spread)⌋``, spread = max − min.
+
+    Sums of such values are exact in float64 (integers times a power of two, far below 2⁵³), so
+    quantities a tree compares are exact functions of the partition. The grid is fixed in float32's
+    precision for every task dtype, so a float64 task rounds to the same values as a float32 one.
+    Constant (or non-finite) ``targets`` are returned unchanged.
+    """
+    spread = float(targets.max(initial=0.0) - targets.min(initial=0.0))
+    if not (spread > 0 and np.isfinite(spread)):
+        return targets
+    q = 2.0 ** np.floor(np.log2(rtol(torch.float32) * spread))
+    return np.round(targets / q) * q
+
+
 @dataclass(frozen=True)
 class DistillationTargets:
     """The distillation points ``(n, *F)`` and ``f`` on them ``(U, n)`` for each distinct selector ``(U,)``."""
@@ -219,7 +242,7 @@ def distillation_targets(bound: BoundTarget, n_samples: int, seed: int) -> Disti
     """The distillation set of ``bound``'s task and ``f`` on it for the selectors chosen at ``bound.x``."""
     task = bound.task
     start = torch.cat([task.baseline.unsqueeze(0), task.background])[:n_samples]
-    on = torch.randint(0, 2, (n_samples - start.shape[0], task.players.n), generator=generator(seed, task.device), device=task.device)
+    on = shared_bernoulli(seed, (n_samples - start.shape[0], task.players.n), device=task.device)
     source = task.background[torch.arange(on.shape[0], device=task.device) % task.background.shape[0]]
     points = torch.cat([start, mix(source, task.baseline, task.players.expand(on))])
     with torch.no_grad():
@@ -275,7 +298,7 @@ def fidelity_complexity_curve(task: Task, family: str, grid: list[int], *, seed:
 
 def _hybrids_per_instance(task: Task, x: Tensor, k: int, seed: int) -> Tensor:
     """``(N, k, *F)``: each instance mixed with the baseline under ``k`` shared Bernoulli(½) player masks."""
-    on = torch.randint(0, 2, (k, task.players.n), generator=generator(seed, task.device), device=task.device)
+    on = shared_bernoulli(seed, (k, task.players.n), device=task.device)
     return mix(x, task.baseline, task.players.expand(on).unsqueeze(0))
 
 

@@ -22,15 +22,21 @@ task, the interpreter and torch start once); it is replaced only after a time li
   classes) are sent by reference (module and class name), so they must be importable — a class
   defined in a notebook cell is not, and such a cell gets an error record saying to use
   ``--isolation none`` (in-process, no time limit).
+* **Confinement.** ``WorkerSetup.initializer``, a picklable callable, runs in the worker before
+  its plugins are installed, on every start (a replaced worker too): submissions use it to set
+  memory and file-system limits (:mod:`xaibench.submission.sandbox`). :meth:`WorkerProcess.call`
+  runs any picklable callable in the worker under a time limit and returns its result.
 
-Reuse: :func:`run_cell` is the whole worker-side job for one cell (records out through a
-callback), and :func:`install_plugins` the whole set-up; a Ray task can call both and return the
-records to the driver, which writes them exactly as here.
+Reuse: :func:`run_cell` is the whole worker-side job for one cell (messages out through a
+callback), and :func:`apply_setup` the whole set-up (log level, import path, torch threads,
+plugins); the Ray backend's actors (:mod:`xaibench.backends.ray`) call both, and the driver
+follows a cell's messages with the same :class:`~xaibench.backends.progress.CellProgress`.
+Several workers side by side: :func:`acquire_workers` (``--workers N``).
 
 Messages (tuples over a ``multiprocessing`` pipe): driver → worker ``("setup", WorkerSetup)``,
-``("cell", Cell)``, ``("stop",)``; worker → driver ``("ready", problems)``, ``("log", name,
-level, text)``, ``("pending", records)``, ``("record", record)``, ``("done",)``,
-``("interrupted",)``, ``("failed", text)``.
+``("cell", Cell)``, ``("call", fn)``, ``("stop",)``; worker → driver ``("ready", problems)``,
+``("log", name, level, text)``, ``("pending", records)``, ``("record", record)``, ``("done",)``,
+``("result", value)``, ``("raised", text)``, ``("interrupted",)``, ``("failed", text)``.
 """
 
 from __future__ import annotations
@@ -45,12 +51,14 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CellTimeoutError, IsolationError, WorkerCrashedError
+from ..errors import CellTimeoutError, IsolationError, WorkerCallError, WorkerCrashedError
 from .cell import Cell, execute_cell, failure_records
+from .progress import CellProgress, relog
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,12 @@ class WorkerSetup:
     log_level: int = logging.INFO
     sys_path: tuple[str, ...] = ()
     """The driver's import path, so that run-time plugins import in the worker as they did there."""
+    threads: int | None = None
+    """torch's CPU threads in the worker (``None``: torch's default, one per core). Values in
+    float32 can differ in their last bits between thread counts (torch splits reductions by
+    thread), so records are bit-identical between runs with the same threads per worker."""
+    initializer: Callable[[], None] | None = None
+    """Run in the worker before the plugins are installed, at each set-up (so it must be idempotent)."""
 
 
 def runtime_plugins() -> tuple[tuple[str, str, bytes], ...]:
@@ -108,6 +122,23 @@ def install_plugins(plugins: tuple[tuple[str, str, bytes], ...]) -> list[str]:
     return problems
 
 
+def apply_setup(setup: WorkerSetup) -> list[str]:
+    """Make this process ready for the driver's cells: log level, import path, torch threads,
+    run-time plugins; returns the plugins that could not be loaded."""
+    import torch  # noqa: PLC0415
+
+    global _DEFAULT_THREADS  # noqa: PLW0603
+    logging.getLogger("xaibench").setLevel(setup.log_level)
+    sys.path[:0] = [p for p in setup.sys_path if p not in sys.path]
+    if _DEFAULT_THREADS is None:
+        _DEFAULT_THREADS = torch.get_num_threads()
+    torch.set_num_threads(setup.threads or _DEFAULT_THREADS)
+    return install_plugins(setup.plugins)
+
+
+_DEFAULT_THREADS: int | None = None
+
+
 def run_cell(cell: Cell, done: Container[str], emit: Callable[[tuple], None]) -> None:
     """Execute ``cell`` here, emitting ``("pending", records)`` once the task is loaded and
     ``("record", record)`` as each metric finishes."""
@@ -133,7 +164,7 @@ def serve(conn) -> None:
         with lock:
             conn.send(message)
 
-    _forward_logs(emit)
+    forward_logs(emit)
     done: Container[str] = frozenset()
     while True:
         try:
@@ -150,10 +181,14 @@ def serve(conn) -> None:
             return
         if kind == "setup":
             setup: WorkerSetup = message[1]
-            logging.getLogger("xaibench").setLevel(setup.log_level)
-            sys.path[:0] = [p for p in setup.sys_path if p not in sys.path]
             done = setup.done
-            emit(("ready", install_plugins(setup.plugins)))
+            if setup.initializer is not None:
+                try:
+                    setup.initializer()
+                except Exception as exc:  # noqa: BLE001 - the driver refuses this worker
+                    emit(("failed", f"{type(exc).__name__}: {exc}"))
+                    continue
+            emit(("ready", apply_setup(setup)))
         elif kind == "cell":
             try:
                 run_cell(message[1], done, emit)
@@ -161,6 +196,16 @@ def serve(conn) -> None:
                 emit(("interrupted",))
                 continue
             emit(("done",))
+        elif kind == "call":
+            try:
+                result = message[1]()
+            except KeyboardInterrupt:
+                emit(("interrupted",))
+                continue
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                emit(("raised", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))))
+                continue
+            emit(("result", result))
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -185,7 +230,7 @@ class _PipeHandler(logging.Handler):
             pass
 
 
-def _forward_logs(emit: Callable[[tuple], None]) -> None:
+def forward_logs(emit: Callable[[tuple], None]) -> None:
     logger = logging.getLogger("xaibench")
     logger.addHandler(_PipeHandler(emit))
     logger.propagate = False
@@ -222,11 +267,12 @@ class WorkerProcess:
                 raise WorkerCrashedError(f"the worker process did not start ({_exit_text(code)}); run with "
                                          "--isolation none to see the error in this process")
             if message[0] == "log":
-                _relog(message)
+                relog(message)
+            elif message[0] == "failed":
+                self._stop()
+                raise IsolationError(f"the worker process could not be set up: {message[1]}")
             elif message[0] == "ready":
-                for problem in message[1]:
-                    log.warning("a plugin could not be loaded in the worker process: %s; its cells will fail "
-                                "(define it in an importable module, or run with --isolation none)", problem)
+                warn_plugin_problems(message[1])
                 return
 
     def run(self, cell: Cell, timeout: float | None) -> Iterator[dict[str, Any]]:
@@ -239,53 +285,84 @@ class WorkerProcess:
         try:
             payload = pickle.dumps(("cell", cell))
         except Exception as exc:  # noqa: BLE001
-            yield from failure_records(cell, IsolationError(
-                f"cell {cell.name} cannot be sent to a worker process ({type(exc).__name__}: {exc}); define the "
-                "plugin in an importable module, or run with --isolation none (in-process, no time limit)"), done)
+            yield from failure_records(cell, unreceivable(cell, f"{type(exc).__name__}: {exc}", sent=False), done)
             return
+        progress = CellProgress(cell, done, timeout)
         finished = False
-        pending: list[dict[str, Any]] | None = None
-        written: set[str] = set()
         try:
             self._conn.send_bytes(payload)
-            deadline = _deadline(timeout)
             while True:
-                message = self._receive(deadline)
+                message = self._receive(progress.deadline)
                 if message in (_TIMEOUT, _GONE):
-                    timed_out = message is _TIMEOUT
                     code = self._stop()
-                    phase = "explaining and scoring" if pending is not None else "loading its task"
-                    exc = (CellTimeoutError(f"cell {cell.name} ran past its time limit of {timeout:g} s ({phase}); "
-                                            "its worker was stopped. Allow more with --cell-timeout SECONDS "
-                                            "(or cell_timeout in the suite)") if timed_out else
+                    exc = (progress.timeout_error() if message is _TIMEOUT else
                            WorkerCrashedError(f"the worker process running cell {cell.name} died "
                                               f"({_exit_text(code)}); the run goes on with a new worker"))
-                    missing = None if pending is None else [r for r in pending if r["key"] not in written]
-                    yield from failure_records(cell, exc, done, missing)
+                    yield from progress.failure(exc)
                     finished = True
                     return
                 kind = message[0]
-                if kind == "log":
-                    _relog(message)
-                elif kind == "pending":
-                    pending, deadline = message[1], _deadline(timeout)
-                elif kind == "record":
-                    written.add(message[1]["key"])
-                    yield message[1]
-                elif kind == "done":
+                if kind == "done":
                     finished = True
                     return
+                if kind == "interrupted":
+                    finished = True
+                    raise KeyboardInterrupt
+                if kind == "failed":
+                    finished = True
+                    yield from failure_records(cell, unreceivable(cell, message[1]), done)
+                    return
+                record = progress.receive(message)
+                if record is not None:
+                    yield record
+        finally:
+            if not finished:  # interrupted mid-cell: the worker is still busy with it
+                self._stop()
+
+    def kill(self) -> None:
+        """Stop the worker at once (SIGKILL), from any thread; the thread running a cell on it
+        sees the worker gone."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+
+    def call(self, fn: Callable[[], Any], timeout: float | None) -> Any:
+        """``fn()`` computed in the worker (``fn`` and its result are pickled), within ``timeout`` seconds.
+
+        Raises:
+            CellTimeoutError: ``fn`` ran past ``timeout``; the worker was stopped (the next call starts a new one).
+            WorkerCrashedError: the worker died meanwhile (``os._exit``, ``sys.exit``, a crash, out of memory).
+            WorkerCallError: ``fn`` raised an exception (its traceback is in the message).
+        """
+        assert self._setup is not None, "prepare() first"
+        if not self.alive:
+            self.prepare(self._setup)
+        finished = False
+        try:
+            self._send(("call", fn))
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                message = self._receive(deadline)
+                if message in (_TIMEOUT, _GONE):
+                    code = self._stop()
+                    finished = True
+                    if message is _TIMEOUT:
+                        raise CellTimeoutError(f"the worker did not finish within {timeout:g} s and was stopped")
+                    raise WorkerCrashedError(f"the worker process died ({_exit_text(code)})")
+                kind = message[0]
+                if kind == "log":
+                    relog(message)
+                elif kind == "result":
+                    finished = True
+                    return message[1]
+                elif kind in ("raised", "failed"):
+                    finished = True
+                    raise WorkerCallError(message[1])
                 elif kind == "interrupted":
                     finished = True
                     raise KeyboardInterrupt
-                elif kind == "failed":
-                    finished = True
-                    yield from failure_records(cell, IsolationError(
-                        f"the worker process could not receive cell {cell.name} ({message[1]}); define the plugin "
-                        "in an importable module, or run with --isolation none (in-process, no time limit)"), done)
-                    return
         finally:
-            if not finished:  # interrupted mid-cell: the worker is still busy with it
+            if not finished:
                 self._stop()
 
     def close(self) -> None:
@@ -347,12 +424,21 @@ class WorkerProcess:
             return None
 
 
+def warn_plugin_problems(problems: list[str]) -> None:
+    for problem in problems:
+        log.warning("a plugin could not be loaded in the worker process: %s; its cells will fail "
+                    "(define it in an importable module, or run with --isolation none)", problem)
+
+
+def unreceivable(cell: Cell, reason: str, *, sent: bool = True) -> IsolationError:
+    """The error of a cell that could not be pickled (``sent=False``) or unpickled by its worker."""
+    what = "could not be received by its worker" if sent else "cannot be sent to a worker process"
+    return IsolationError(f"cell {cell.name} {what} ({reason}); define the plugin in an importable module, or run "
+                          "with --isolation none (in-process, no time limit)")
+
+
 _TIMEOUT = ("<timeout>",)
 _GONE = ("<gone>",)
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return time.monotonic() + timeout if timeout else None
 
 
 def _exit_text(code: int | None) -> str:
@@ -366,35 +452,42 @@ def _exit_text(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _relog(message: tuple) -> None:
-    _, name, level, text = message
-    logging.getLogger(name).log(level, "%s", text)
-
-
-# -- one worker shared by the runs of this process ------------------------------------------------
-_SHARED: WorkerProcess | None = None
+# -- the workers shared by the runs of this process ----------------------------------------------
+_SHARED: list[WorkerProcess] = []
 _SHARED_LOCK = threading.Lock()
 
 
-def acquire_worker() -> tuple[WorkerProcess, Callable[[], None]]:
-    """The process-wide worker (warm caches across runs) and its release function; a private one
-    (closed on release) when another thread is using it."""
-    global _SHARED  # noqa: PLW0603
+def acquire_workers(n: int = 1) -> tuple[list[WorkerProcess], Callable[[], None]]:
+    """``n`` process-wide workers (warm caches across runs; more are closed) and their release
+    function; private ones (closed on release) when another thread is using them."""
     if _SHARED_LOCK.acquire(blocking=False):
-        if _SHARED is None:
-            _SHARED = WorkerProcess()
-        return _SHARED, _SHARED_LOCK.release
-    private = WorkerProcess()
-    return private, private.close
+        while len(_SHARED) < n:
+            _SHARED.append(WorkerProcess())
+        for extra in _SHARED[n:]:
+            extra.close()
+        del _SHARED[n:]
+        return list(_SHARED), _SHARED_LOCK.release
+    private = [WorkerProcess() for _ in range(n)]
+
+    def close() -> None:
+        for worker in private:
+            worker.close()
+
+    return private, close
+
+
+def acquire_worker() -> tuple[WorkerProcess, Callable[[], None]]:
+    """:func:`acquire_workers` for one worker."""
+    (worker,), release = acquire_workers(1)
+    return worker, release
 
 
 def shutdown_worker() -> None:
-    """Stop the shared worker (at exit; tests that want a cold start)."""
-    global _SHARED  # noqa: PLW0603
+    """Stop the shared workers (at exit; tests that want a cold start)."""
     with _SHARED_LOCK:
-        if _SHARED is not None:
-            _SHARED.close()
-            _SHARED = None
+        for worker in _SHARED:
+            worker.close()
+        _SHARED.clear()
 
 
 atexit.register(shutdown_worker)

@@ -1,7 +1,8 @@
 """Helpers shared by the stability, fidelity, ground-truth, sanity and complexity metrics.
 
 * :func:`input_noise` — shared noise ``(K, *F)`` (the same K draws for every instance: common
-  random numbers, so an instance's value does not depend on its batch mates).
+  random numbers, so an instance's value does not depend on its batch mates; the same numbers on
+  every device and in every dtype, :mod:`xaibench.rng`).
 * :func:`reexplain` — the method on an ``(N, K, *F)`` batch of perturbed inputs in one call,
   explaining the output selected at the unperturbed instance.
 * :func:`player_scores` — attributions summed within the task's players ``(N, G)``.
@@ -19,7 +20,7 @@ import torch
 from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
-from xaibench.rng import generator, instance_keys
+from xaibench.rng import instance_keys, shared_normal, shared_uniform
 from xaibench.tensorstats import spearman
 from xaibench.tolerance import snap
 
@@ -37,10 +38,9 @@ def input_noise(x: Tensor, n: int, *, kind: str, scale: float, seed: int) -> Ten
     if n < 1 or scale <= 0:
         raise InvalidParameterError(f"need n_samples >= 1 and a positive noise scale, got {n} and {scale}")
     shape = (n, *x.shape[1:])
-    g = generator(seed, x.device)
     if kind == "uniform":
-        return (2 * torch.rand(shape, generator=g, device=x.device, dtype=x.dtype) - 1) * scale
-    return torch.randn(shape, generator=g, device=x.device, dtype=x.dtype) * scale
+        return (2 * shared_uniform(seed, shape, device=x.device).to(x.dtype) - 1) * scale
+    return shared_normal(seed, shape, device=x.device).to(x.dtype) * scale
 
 
 def reexplain(method: "Method", task: "Task", x: Tensor, z: Tensor, *, seed: int) -> Tensor:
@@ -87,9 +87,9 @@ class PinnedSelect:
         if rows.shape[1:] != self.flat.shape[1:]:
             return self.own(rows)
         if self._index is None:
-            self._index = instance_keys(self.flat, 0).sort()
+            self._index = instance_keys(self.flat, 0, exact=True).sort()
         keys, order = self._index
-        wanted = instance_keys(rows.to(self.flat.dtype), 0)
+        wanted = instance_keys(rows.to(self.flat.dtype), 0, exact=True)
         at = torch.searchsorted(keys, wanted).clamp(max=keys.numel() - 1)
         found = keys[at] == wanted
         if found.all():

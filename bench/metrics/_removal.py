@@ -16,10 +16,10 @@ A faithfulness metric perturbs the explained instances ``x`` ``(N, *F)`` into ``
   time (forward passes of ``task.max_batch`` rows), so few perturbed rows exist in memory at once.
 
 Randomness: metrics draw **shared** perturbations (the same K draws for every instance, from
-:func:`xaibench.rng.generator`), so an instance's value never depends on its batch mates, under
-a seed derived from the caller's seed and the metric's name (:func:`xaibench.rng.derived_seed`): a method that
-draws from ``generator(seed)`` (the ``random`` control) must not see its own numbers again in
-the metric that scores it.
+:mod:`xaibench.rng`'s shared draws: the same numbers on every device and in every dtype), so an
+instance's value never depends on its batch mates, under a seed derived from the caller's seed
+and the metric's name (:func:`xaibench.rng.derived_seed`): a method that draws under ``seed``
+(the ``random`` control) must not see its own numbers again in the metric that scores it.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from xaibench.chunking import map_chunks, pass_key
 from xaibench.errors import InvalidParameterError, NotApplicableError, ShapeError
 from xaibench.players import mix
-from xaibench.rng import derived_seed, generator, instance_uniform
+from xaibench.rng import derived_seed, instance_uniform, shared_normal
 from xaibench.tensorstats import tiebreak_ranks
 from xaibench.tolerance import negligible, snap
 
@@ -119,7 +120,7 @@ class Removal:
                 return torch.where(keep, x.unsqueeze(1), self.reference(x).unsqueeze(1))
             return mix(x, self.reference(x), keep)
         n, k = keep.shape[:2]
-        noise = torch.randn(keep.shape[1:], generator=generator(self.seed, x.device), device=x.device, dtype=x.dtype)
+        noise = shared_normal(self.seed, keep.shape[1:], device=x.device).to(x.dtype)
         fallback = self.task.baseline.to(x.dtype).expand(n * k, *x.shape[1:])
         flat = noisy_linear_impute(
             x.unsqueeze(1).expand(n, k, *x.shape[1:]).reshape(n * k, *x.shape[1:]),
@@ -220,9 +221,9 @@ def output_spread(task: "Task", bound: "BoundTarget") -> Tensor:
     m = background.shape[0]
     rows = background.repeat(len(classes), *[1] * (background.dim() - 1))
     selectors = classes.repeat_interleave(m)
-    step = task.max_batch
-    with torch.no_grad():
-        values = torch.cat([task.f(rows[i : i + step], selectors[i : i + step]) for i in range(0, len(rows), step)])
+    with torch.no_grad():  # chunked like every pass of f, halved on out-of-memory (xaibench.chunking)
+        values = torch.cat(map_chunks(lambda i, j: task.f(rows[i:j], selectors[i:j]), len(rows), task,
+                                      pass_key(task, "forward", rows)))
     values = values.reshape(len(classes), m)
     spread = values.std(1, correction=0)
     spread = torch.where(negligible(spread, values.abs().amax(1)), torch.zeros_like(spread), spread)

@@ -35,7 +35,9 @@ the curve is left unnormalised, ``f(x^(t)) − f(x^(S))``. Every threshold is re
 value is unchanged when ``f`` and ``φ`` are multiplied by a common ``c > 0`` (e.g.
 ``f = c·(x₀ − 3x₁)`` at ``x = (1, 1)``, ``b = 0``, exact ``φ``: deletion 0, insertion 1, ABPC 1 for
 every ``c``). Never NaN; ``evaluate`` reports the share of floored or unnormalised instances as
-``degenerate_fraction``.
+``degenerate_fraction``, and the mean normalised curve over the instances (for plots) as
+``curve_fraction`` (the ``c_t / G`` points) with ``curve`` (deletion, insertion) or ``curve_lerf``
+and ``curve_morf`` (ABPC).
 """
 
 from __future__ import annotations
@@ -201,24 +203,29 @@ class _RemovalCurveMetric(Metric):
         super().check(task, method)
         check_strategy(task, self.baseline, self.name)
 
-    def _areas(self, task, x, attributions, seed, *, orders=("morf",), insertion=False) -> tuple[Tensor, Tensor]:
-        """``(N, len(orders))`` areas under the normalised curves, and the degenerate mask."""
+    def _areas(self, task, x, attributions, seed, *, orders=("morf",), insertion=False
+               ) -> tuple[Tensor, Tensor, dict[str, list[float]]]:
+        """``(N, len(orders))`` areas under the normalised curves, the degenerate mask, and the
+        mean curves (``curve_fraction`` and one ``curve_<order>`` per order)."""
         curves = removal_curves(
             task, x, attributions, orders=orders, insertion=insertion, baseline=self.baseline, n_steps=self.n_steps,
             blur_sigma=self.blur_sigma, road_noise=self.road_noise, seed=seed)
         normalised, degenerate = curves.normalised(self.min_change)
-        return _auc(normalised, curves.fractions), degenerate
+        means = {"curve_fraction": curves.fractions.tolist()}
+        if len(x):
+            means |= {f"curve_{o}": normalised[:, j].mean(0).tolist() for j, o in enumerate(orders)}
+        return _auc(normalised, curves.fractions), degenerate, means
 
-    def _score(self, task, x, attributions, seed) -> tuple[Tensor, Tensor]:
+    def _score(self, task, x, attributions, seed) -> tuple[Tensor, Tensor, dict[str, list[float]]]:
         raise NotImplementedError
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
         return self._score(task, x, attributions, seed)[0]
 
     def evaluate(self, task, x, attributions, method, *, seed=0) -> MetricOutput:
-        values, degenerate = self._score(task, x, attributions, seed)
+        values, degenerate, curves = self._score(task, x, attributions, seed)
         share = float(degenerate.to(torch.float64).mean()) if degenerate.numel() else 0.0
-        return MetricOutput(values, {"degenerate_fraction": share})
+        return MetricOutput(values, {"degenerate_fraction": share, **curves})
 
 
 @register_metric
@@ -249,8 +256,8 @@ class DeletionAUC(_RemovalCurveMetric):
     description: ClassVar[str] = "area under the normalised MoRF deletion curve (Samek et al. 2017)"
 
     def _score(self, task, x, attributions, seed):
-        areas, degenerate = self._areas(task, x, attributions, seed)
-        return areas[:, 0], degenerate
+        areas, degenerate, curves = self._areas(task, x, attributions, seed)
+        return areas[:, 0], degenerate, _renamed(curves, morf="curve")
 
 
 @register_metric
@@ -272,8 +279,8 @@ class InsertionAUC(_RemovalCurveMetric):
     description: ClassVar[str] = "area under the normalised insertion curve (Petsiuk et al. 2018)"
 
     def _score(self, task, x, attributions, seed):
-        areas, degenerate = self._areas(task, x, attributions, seed, insertion=True)
-        return areas[:, 0], degenerate
+        areas, degenerate, curves = self._areas(task, x, attributions, seed, insertion=True)
+        return areas[:, 0], degenerate, _renamed(curves, morf="curve")
 
 
 @register_metric
@@ -294,5 +301,10 @@ class ABPC(_RemovalCurveMetric):
     description: ClassVar[str] = "area between the LeRF and MoRF deletion curves (Samek et al. 2017)"
 
     def _score(self, task, x, attributions, seed):
-        areas, degenerate = self._areas(task, x, attributions, seed, orders=("lerf", "morf"))
-        return areas[:, 0] - areas[:, 1], degenerate
+        areas, degenerate, curves = self._areas(task, x, attributions, seed, orders=("lerf", "morf"))
+        return areas[:, 0] - areas[:, 1], degenerate, curves
+
+
+def _renamed(curves: dict[str, list[float]], morf: str) -> dict[str, list[float]]:
+    """``curve_morf`` named ``curve`` (a deletion or insertion metric has one curve)."""
+    return {(morf if k == "curve_morf" else k): v for k, v in curves.items()}

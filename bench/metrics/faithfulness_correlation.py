@@ -11,7 +11,7 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
 from xaibench.params import Ge, Gt, OneOf
-from xaibench.rng import derived_seed, generator
+from xaibench.rng import derived_seed, shared_uniform
 from xaibench.tensorstats import pearson
 from xaibench.tolerance import is_constant
 
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 
 def random_subsets(n_players: int, size: int, n_runs: int, seed: int, device=None) -> Tensor:
-    """``(R, G)`` 0/1 rows, each with ``size`` players drawn uniformly without replacement."""
-    keys = torch.rand(n_runs, n_players, generator=generator(seed, device), device=device)
+    """``(R, G)`` 0/1 rows, each with ``size`` players drawn uniformly without replacement (the players
+    of the ``size`` largest of ``G`` float64 uniforms per row: ties have probability ~G²/2⁵³)."""
+    keys = shared_uniform(seed, (n_runs, n_players), device=device, dtype=torch.float64)
     chosen = keys.topk(size, dim=-1).indices
     return torch.zeros(n_runs, n_players, device=device).scatter_(-1, chosen, 1.0)
 

@@ -19,7 +19,7 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.players import mix
-from xaibench.rng import derived_seed, generator
+from xaibench.rng import derived_seed, shared_bernoulli, shared_permutation, shared_uniform
 from xaibench.tensorstats import r_squared, tiebreak_ranks
 from xaibench.tolerance import is_constant, snap
 
@@ -73,8 +73,8 @@ class LocalFidelity(Metric):
     def __call__(self, task, x, attributions, method, *, seed=0):
         check_attributions(x, attributions)
         players = task.players
-        g = generator(derived_seed(seed, self.name), x.device)
-        coalitions = (torch.rand(self.n_coalitions, players.n, generator=g, device=x.device) < self.p).to(x.dtype)
+        coalitions = shared_bernoulli(derived_seed(seed, self.name), (self.n_coalitions, players.n), self.p,
+                                      device=x.device).to(x.dtype)
         masks = players.expand(coalitions).unsqueeze(0)  # (1, n, *F)
         rows = max(1, task.max_batch // self.n_coalitions)  # instances per block: memory stays at max_batch inputs
         with torch.no_grad():
@@ -134,16 +134,16 @@ class GlobalDistillation(Metric):
 
         check_attributions(x, attributions)
         importance = snap(player_scores(task, attributions.detach()).abs().mean(0), attributions.dtype)
-        g = generator(derived_seed(seed, "ties/" + self.name), x.device)
-        priority = torch.rand(importance.shape, generator=g, device=x.device, dtype=torch.float64)
+        priority = shared_uniform(derived_seed(seed, "ties/" + self.name), importance.shape, device=x.device,
+                                  dtype=torch.float64)
         top = tiebreak_ranks(importance, priority) < min(self.k, importance.numel())
         features = top[task.players.index]
         samples = torch.cat([task.background, x])
         with torch.no_grad():
             y = task.bind(samples)(samples).double()
-        order = torch.randperm(len(samples), generator=generator(derived_seed(seed, self.name)))
+        order = shared_permutation(derived_seed(seed, self.name), len(samples), device=x.device)
         n_train = min(max(2, round(self.train_fraction * len(samples))), len(samples) - 2)
-        train, held = order[:n_train].to(x.device), order[n_train:].to(x.device)
+        train, held = order[:n_train], order[n_train:]
         inputs = samples.reshape(len(samples), -1)[:, features].double().cpu().numpy()
         student = HistGradientBoostingRegressor(max_iter=100, early_stopping=False, random_state=0)
         with threadpool_limits(1):  # a few hundred rows: OpenMP start-up and contention cost more than they save

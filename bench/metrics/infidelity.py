@@ -11,7 +11,7 @@ from torch import Tensor
 from xaibench.errors import InvalidParameterError, NotApplicableError
 from xaibench.metric import Metric, check_attributions, register_metric
 from xaibench.params import Gt, OneOf
-from xaibench.rng import derived_seed, generator
+from xaibench.rng import derived_seed, shared_normal
 
 from ._removal import STRATEGIES, Removal, check_strategy, evaluate_chunked
 
@@ -92,8 +92,8 @@ class Infidelity(Metric):
 
     def draws(self, task: "Task", seed: int) -> Tensor:
         """The ``(n_samples, G)`` player noise ``u`` this call uses (shared by every instance)."""
-        g = generator(derived_seed(seed, self.name), task.device)
-        return self.sigma * torch.randn(self.n_samples, task.players.n, generator=g, device=task.device, dtype=task.dtype)
+        u = shared_normal(derived_seed(seed, self.name), (self.n_samples, task.players.n), device=task.device)
+        return self.sigma * u.to(task.dtype)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
         check_attributions(x, attributions)

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, check_attributions, register_metric
-from xaibench.rng import derived_seed, generator
+from xaibench.rng import derived_seed, shared_normal
 
 from ._removal import evaluate_chunked, player_ranks, tie_priority
 
@@ -52,9 +52,9 @@ class _PredictionGap(Metric):
 
     def noise(self, task: "Task", seed: int) -> Tensor:
         """The ``(n_samples, *F)`` Gaussian noise this call adds (shared by every instance)."""
-        g = generator(derived_seed(seed, "prediction_gap"), task.device)
         shape = (self.n_samples, *task.feature_shape)
-        return self.sigma * torch.randn(shape, generator=g, device=task.device, dtype=task.dtype)
+        eps = shared_normal(derived_seed(seed, "prediction_gap"), shape, device=task.device)
+        return self.sigma * eps.to(task.dtype)
 
     def __call__(self, task, x, attributions, method, *, seed=0) -> Tensor:
         check_attributions(x, attributions)

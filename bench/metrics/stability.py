@@ -1,7 +1,8 @@
 """Stability metrics: the method is re-run on perturbed inputs and its answers compared.
 
 Every metric here draws K perturbations **shared by all instances** of the batch (common random
-numbers from :func:`xaibench.rng.generator`, on the task's device), re-explains the ``N·K``
+numbers, :func:`xaibench.rng.shared_uniform` / :func:`~xaibench.rng.shared_normal`: the same numbers
+on every device and in every dtype), re-explains the ``N·K``
 perturbed inputs in **one** ``method.explain`` call with the caller's seed — explaining the output
 selected at the unperturbed instance (the class predicted at x, as captum's expanded ``target``
 and Quantus' ``y_batch`` do) — and reduces over the K samples per instance. An instance's value
@@ -21,7 +22,6 @@ noise and ``local_lipschitz`` keeps Quantus' N(0, 0.1²), so five metrics cost t
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +31,7 @@ from typing import Annotated, ClassVar
 import torch
 from torch import Tensor
 
+from xaibench.chunking import map_chunks, pass_key
 from xaibench.errors import InvalidParameterError
 from xaibench.metric import Metric, MetricOutput, check_attributions, register_metric
 from xaibench.params import Gt
@@ -130,6 +131,7 @@ class MaxSensitivity(_ReexplainedNeighbourhood):
     """
 
     name: ClassVar[str] = "max_sensitivity"
+    heavy_tailed: ClassVar[bool] = True  # ‖Δφ‖ / ‖φ‖ explodes where ‖φ(x)‖ is small: summarised by the median
     category: ClassVar[str] = "stability"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "max relative change of φ under uniform noise in an L∞ ball (Yeh et al. 2019)"
@@ -162,6 +164,7 @@ class LocalLipschitz(_ReexplainedNeighbourhood):
     """
 
     name: ClassVar[str] = "local_lipschitz"
+    heavy_tailed: ClassVar[bool] = True  # a maximum of ratios over neighbours: summarised by the median
     category: ClassVar[str] = "stability"
     higher_is_better: ClassVar[bool] = False
     description: ClassVar[str] = "max ‖φ(x) − φ(x')‖ / ‖x − x'‖ over Gaussian neighbours (Alvarez-Melis & Jaakkola 2018)"
@@ -182,6 +185,7 @@ RELATIVE_TO = ("elementwise", "norm")
 @dataclass(frozen=True)
 class _RelativeStability(_ReexplainedNeighbourhood):
     """Agarwal et al. 2022 relative stability; subclasses give the denominator's change."""
+    heavy_tailed: ClassVar[bool] = True  # ratios with a possibly tiny denominator: summarised by the median
 
     eps_min: Annotated[float, Gt(0)] = 1e-6
     relative_to: str = "elementwise"
@@ -211,7 +215,7 @@ class _RelativeStability(_ReexplainedNeighbourhood):
         z, phi, phi_z = self._neighbourhood(task, x, attributions, method, seed)
         with torch.no_grad():
             ratio = self._relative_change(phi, phi_z) / self._denominator_change(task, x, z).clamp(min=self.eps_min)
-            kept = _chunked(task.label_fn, z, task.max_batch) == task.label_fn(x).unsqueeze(1)
+            kept = _chunked(task, task.label_fn, z, "label") == task.label_fn(x).unsqueeze(1)
         any_kept = kept.any(1)
         use = kept | ~any_kept.unsqueeze(1)  # no label-preserving neighbour: fall back to all K
         values = ratio.masked_fill(~use, float("-inf")).amax(1)
@@ -300,14 +304,16 @@ class RelativeRepresentationStability(_RelativeStability):
 
     def _denominator_change(self, task, x, z):
         h_x = task.representation_fn(x)
-        h_z = _chunked(task.representation_fn, z, task.max_batch)
+        h_z = _chunked(task, task.representation_fn, z, "representation")
         return self._relative_change(h_x, h_z)
 
 
-def _chunked(fn, z: Tensor, step: int) -> Tensor:
-    """``fn`` applied to the ``(N, K, *F)`` batch ``z`` in chunks of ``step`` rows → ``(N, K, ...)``."""
+def _chunked(task, fn, z: Tensor, kind: str) -> Tensor:
+    """``fn`` (the task's ``label_fn`` or ``representation_fn``) applied to the ``(N, K, *F)`` batch ``z``
+    → ``(N, K, ...)``, in chunks of at most ``task.max_batch`` rows, halved on out-of-memory and the
+    size that fits remembered per ``kind`` (:func:`xaibench.chunking.map_chunks`)."""
     flat = z.reshape(-1, *z.shape[2:])
-    out = torch.cat([fn(flat[i : i + step]) for i in range(0, flat.shape[0], step)])
+    out = torch.cat(map_chunks(lambda i, j: fn(flat[i:j]), flat.shape[0], task, pass_key(task, kind, flat)))
     return out.reshape(*z.shape[:2], *out.shape[1:])
 
 
@@ -353,14 +359,12 @@ class SeedStability(Metric):
 
     def evaluate(self, task, x, attributions, method, *, seed=0):
         check_attributions(x, attributions)
-        runs = [attributions] + [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
-        scores = [player_scores(task, phi) for phi in runs]
+        reruns = [method.explain(task, x, seed=seed + j).detach() for j in range(1, self.n_seeds)]
+        runs = [attributions.detach(), *reruns]
+        scores = player_scores(task, torch.stack(runs))  # (S, N, G)
         k = resolve_k(self.k, task.players.n)
         priority = tie_priority(x, task.players.n, seed, self.name)
-        tops = [topk_mask(snap(s.abs(), attributions.dtype), k, priority) for s in scores]
-        rho, jac = [], []
-        for i, j in itertools.combinations(range(self.n_seeds), 2):
-            rho.append(rank_similarity(scores[i], scores[j]))
-            jac.append(jaccard(tops[i], tops[j]))
-        values = torch.stack(rho).mean(0)
-        return MetricOutput(values, {"topk_jaccard": float(torch.stack(jac).mean())})
+        tops = topk_mask(snap(scores.abs(), attributions.dtype), k, priority)  # (S, N, G); one priority for all runs
+        i, j = torch.triu_indices(self.n_seeds, self.n_seeds, offset=1, device=scores.device)  # every pair, at once
+        values = rank_similarity(scores[i], scores[j]).mean(0)
+        return MetricOutput(values, {"topk_jaccard": float(jaccard(tops[i], tops[j]).mean())})

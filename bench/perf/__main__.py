@@ -19,17 +19,15 @@ SECTIONS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xaibench.perf", description=__doc__)
     parser.add_argument("what", nargs="?", default="all", choices=[*SECTIONS, "all", *sum(SECTIONS.values(), ())])
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--output", help="also write the Markdown to this file")
     args = parser.parse_args(argv)
+    from xaibench.perf import checked_device  # noqa: PLC0415
 
-    import torch  # noqa: PLC0415
+    args.device = checked_device(parser.prog, args.device)
 
     names = sum(SECTIONS.values(), ()) if args.what == "all" else SECTIONS.get(args.what, (args.what,))
-    from xaibench.metrics.cost import device_name  # noqa: PLC0415  (the name records carry)
-
-    header = (f"Device: {args.device} ({device_name(args.device)}), torch {torch.__version__}, "
-              f"{torch.get_num_threads()} CPU threads. Medians over repeats; ratios measured side by side in one run.\n")
+    header = device_header(args.device)
     parts = [header]
     print(header, flush=True)
     for name in names:
@@ -42,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.output, "w") as handle:
             handle.write("\n".join(parts))
     return 0
+
+
+def device_header(device: str) -> str:
+    """The tables' first line: the device as records name it, torch, and the CPU threads."""
+    import torch  # noqa: PLC0415
+
+    from xaibench.metrics.cost import device_name, threads  # noqa: PLC0415  (the name records carry)
+
+    return (f"Device: {device} ({device_name(device)}), torch {torch.__version__}, "
+            f"{threads(torch.get_num_threads())} on the CPU. Medians over repeats; ratios measured side by side "
+            "in one run.\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 
 from xaibench.errors import XaiBenchError
+from xaibench.perf import checked_device
+from xaibench.perf.floors import prepared_pass
 from xaibench.perf.timing import Comparison, interleaved_medians
 from xaibench.task import Task
 
@@ -53,20 +55,12 @@ def random_mlp_task(device: str = "cpu", n_features: int = 30) -> Task:
 
 
 def floor_pass(task: Task, x: Tensor, n_steps: int) -> Callable[[], Tensor]:
-    """The bare forward + backward pass over ``N × n_steps`` prepared path points."""
+    """The bare forward + backward passes over ``N × n_steps`` prepared path points, chunked as the method's."""
     from xaibench.methods.integrated_gradients import path_points, quadrature  # noqa: PLC0415
 
     alphas, _ = quadrature("gausslegendre", n_steps)
     _, points = path_points(x, task.baseline, alphas.to(device=x.device, dtype=x.dtype))
-    points = points.reshape(-1, *task.feature_shape)
-    with torch.no_grad():
-        selector = task.select(x).repeat_interleave(n_steps)
-
-    def run() -> Tensor:
-        z = points.detach().requires_grad_(True)
-        return torch.autograd.grad(task.f(z, selector).sum(), z)[0]
-
-    return run
+    return prepared_pass(task, x, points, backward=True)
 
 
 def captum_pass(task: Task, x: Tensor, n_steps: int) -> Callable[[], Tensor]:
@@ -112,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m xaibench.perf.gradients", description=__doc__)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    args.device = checked_device(parser.prog, args.device)
     print(compare(args.device).table())
 
 

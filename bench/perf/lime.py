@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from xaibench.perf.floors import prepared_pass
 from xaibench.perf.gradients import benchmark_task
 from xaibench.perf.timing import Comparison, median_seconds
 from xaibench.task import Task
@@ -38,13 +39,7 @@ def floor_pass(task: Task, x: Tensor, n_samples: int):
     """The bare forward passes over ``N × n_samples`` prepared points (each instance's neighbourhood)."""
     g = torch.Generator(device=x.device).manual_seed(0)
     points = x.unsqueeze(1) + torch.randn(x.shape[0], n_samples, *task.feature_shape, generator=g, device=x.device, dtype=x.dtype)
-    bound = task.bind(x)
-
-    def run() -> Tensor:
-        with torch.no_grad():
-            return bound(points)
-
-    return run
+    return prepared_pass(task, x, points, backward=False)
 
 
 def distinct_pass(task: Task, x: Tensor, n_samples: int):

@@ -37,6 +37,8 @@ from torch import Tensor
 
 from xaibench.method import get_method
 from xaibench.methods._coalitions import reference_rows, shapley_kernel_design
+from xaibench.perf import checked_device
+from xaibench.perf.floors import prepared_pass
 from xaibench.perf.gradients import benchmark_task
 from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.rng import generator
@@ -59,13 +61,7 @@ def floor_pass(task: Task, x: Tensor, background: str, n_samples: int = N_SAMPLE
     masks = task.players.expand(shapley_kernel_design(task.players.n, n_samples, generator(0)).coalitions.to(x.device))
     rows = reference_rows(task, background)
     points = torch.where(masks[None, :, None], x[:, None, None], rows[None, None]).reshape(x.shape[0], -1, *task.feature_shape)
-    bound = task.bind(x)
-
-    def run() -> Tensor:
-        with torch.no_grad():
-            return bound(points)
-
-    return run
+    return prepared_pass(task, x, points, backward=False)
 
 
 def compare(device: str = "cpu", *, n_instances: int = N_INSTANCES, n_samples: int = N_SAMPLES,
@@ -109,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 steadies ratios on a busy machine")
     args = parser.parse_args(argv)
+    args.device = checked_device(parser.prog, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     for table in compare(args.device, repeats=args.repeats):

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from xaibench.metrics._perturb import PinnedSelect
+from xaibench.perf import checked_device
 from xaibench.perf.faithfulness import benchmark_task
 from xaibench.perf.timing import Comparison, interleaved_medians, median_seconds
 from xaibench.task import Task
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m xaibench.perf.stability", description=__doc__)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    args.device = checked_device(parser.prog, args.device)
     for table in compare(args.device):
         print(table.table() + "\n", flush=True)
 

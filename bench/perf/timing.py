@@ -1,17 +1,24 @@
-"""Timing helpers for side-by-side comparisons.
+"""Timing a pass: warm-up, repeats, medians — the one place that does it.
 
-Machines are shared and noisy: report medians over repeats, measured in one process, one after
-the other, and compare as ratios — never a single absolute time.
+Used by the side-by-side tables (``python -m xaibench.perf``), the throughput sweep
+(``xaibench throughput``) and the leaderboard's cost columns (:func:`xaibench.metrics.cost.timed_explain`),
+so all three report the same measurement. Machines are shared and noisy: report medians over
+repeats, measured in one process, one after the other, and compare as ratios — never a single
+absolute time. CUDA work is synchronised before the clock starts and before it stops.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from time import perf_counter, process_time
 
 import torch
+
+from ..memory import PeakMemory
 
 
 def synchronize(device: torch.device | str | None = None) -> None:
@@ -19,37 +26,100 @@ def synchronize(device: torch.device | str | None = None) -> None:
         torch.cuda.synchronize()
 
 
+@dataclass(frozen=True)
+class Timing:
+    """The timed calls of one callable: ``seconds`` of each, what its first timed call returned
+    (``result``), and the peak memory of its first call (``peak_memory_mb``, when asked for; see
+    :mod:`xaibench.memory` and :func:`interleaved`)."""
+
+    seconds: tuple[float, ...]
+    result: object = None
+    peak_memory_mb: float | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def repeats(self) -> int:
+        return len(self.seconds)
+
+
+CLOCKS = ("wall", "process")
+"""``"wall"``: elapsed seconds (``time.perf_counter``), what a user waits; ``"process"``: CPU seconds
+of this process, all threads summed (``time.process_time``), steadier on a shared CPU because time
+spent waiting for a core is not counted (CPU only: GPU work is not CPU time)."""
+
+
+def interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 1, device=None,
+                budget_s: float = math.inf, before: Callable[[], None] | None = None,
+                memory: bool = False, clock: str = "wall") -> dict[str, Timing]:
+    """Time each callable in alternation: ``warmup`` untimed rounds, then up to ``repeats`` timed rounds.
+
+    A round calls every callable once, in order. On a shared, noisy machine the load drifts;
+    alternating a method with its floor exposes both to the same drift, so their ratio is far
+    steadier than with back-to-back blocks of repeats.
+
+    Args:
+        repeats: the most timed rounds.
+        budget_s: stop after the first round that brings the timed seconds (all callables
+            together) to ``budget_s`` or more; at least one round is always timed.
+        before: called before every timed call, outside the clock (the runner reseeds there).
+        memory: measure the peak memory of each callable's first call (the warm-up call when there is
+            one — on a CPU the first call at a size is the one whose allocations grow the process —
+            else the first timed call, whose time then includes the probe's small overhead).
+        clock: :data:`CLOCKS`; the budget counts the same seconds.
+    """
+    now = perf_counter if clock == "wall" else process_time if clock == "process" else None
+    if now is None:
+        raise ValueError(f"clock must be one of {CLOCKS}, got {clock!r}")
+    peaks: dict[str, float | None] = dict.fromkeys(fns)
+    for round_ in range(warmup):
+        for name, fn in fns.items():
+            with PeakMemory(device or "cpu") if memory and round_ == 0 else nullcontext() as peak:
+                fn()
+            if peak is not None:
+                peaks[name] = peak.mib
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    results: dict[str, object] = {}
+    spent = 0.0
+    for round_ in range(max(1, repeats)):
+        for name, fn in fns.items():
+            if before is not None:
+                before()
+            synchronize(device)
+            first = memory and round_ == 0 and warmup == 0
+            with PeakMemory(device or "cpu") if first else nullcontext() as peak:
+                start = now()
+                out = fn()
+                synchronize(device)
+                seconds = now() - start
+            times[name].append(seconds)
+            spent += seconds
+            if round_ == 0:
+                results[name] = out
+            if peak is not None:
+                peaks[name] = peak.mib
+        if spent >= budget_s:
+            break
+    return {name: Timing(tuple(times[name]), results[name], peaks[name]) for name in fns}
+
+
+def time_calls(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, device=None, budget_s: float = math.inf,
+               before: Callable[[], None] | None = None, memory: bool = False) -> Timing:
+    """One callable timed as :func:`interleaved` times several: warm-up, up to ``repeats`` calls, a time budget."""
+    return interleaved({"fn": fn}, repeats=repeats, warmup=warmup, device=device, budget_s=budget_s, before=before,
+                       memory=memory)["fn"]
+
+
 def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, device=None) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return time_calls(fn, repeats=repeats, warmup=warmup, device=device).median
 
 
 def interleaved_medians(fns: dict[str, Callable[[], object]], *, repeats: int = 7, device=None) -> dict[str, float]:
-    """Median seconds of each callable, timed in alternation (one call of each per round, after one warm-up each).
-
-    On a shared, noisy machine the load drifts; alternating a method with its floor exposes both
-    to the same drift, so their ratio is far steadier than with back-to-back blocks of repeats.
-    """
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    """Median seconds of each callable, timed in alternation (see :func:`interleaved`), after one warm-up each."""
+    return {name: t.median for name, t in interleaved(fns, repeats=repeats, device=device).items()}
 
 
 @dataclass

@@ -17,10 +17,10 @@ IDENTITY = {
     "weights_sha256": "ab" * 32, "target": "logit", "method_name": "integrated_gradients",
     "method_params": {"n_steps": 32, "method": "riemann_trapezoid"}, "metric_name": "deletion_auc",
     "metric_params": {"steps": 20, "baseline": "mean"}, "seed": 0, "n_instances": 16, "n_background": 50,
-    "device_type": "cpu", "xaibench_version": "0.1.0",
+    "device_type": "cpu", "xaibench_version": "0.1.0", "code_sha256": "ef" * 32,
 }
 # regression guard: the key of IDENTITY must never change silently (it is the resume/cache key)
-PINNED = "8e761872853786ba8dc212c4b5a1905d97c3a4ca8ce43ebf3f928417ee2a9c5f"
+PINNED = "f1d3e9151357c72bc27a4537f4cf6969e65adbdfa7758c96603e912b6b6baedf"  # code_sha256 joined the key (issue 12)
 
 
 def record(**overrides):
@@ -36,7 +36,8 @@ def test_key_is_stable_and_canonical():
     assert key == record_key(dict(reversed(list(IDENTITY.items()))))  # insertion order does not matter
     assert key == record_key({**IDENTITY, "suite": "other", "method": "label", "seconds": 3.0})  # not in the key
     assert len(key) == 64 and int(key, 16) >= 0
-    assert canonical_json(IDENTITY).startswith('{"dataset":"breast_cancer","dataset_version":"1.0"')
+    assert canonical_json(IDENTITY).startswith('{"code_sha256":"efef')
+    assert '"dataset":"breast_cancer","dataset_version":"1.0"' in canonical_json(IDENTITY)
 
 
 def test_key_is_pinned():
@@ -49,6 +50,7 @@ def test_key_is_pinned():
     ("metric_params", {"steps": 20, "baseline": "zero"}),
     ("seed", 1), ("n_instances", 32), ("n_background", 100), ("device_type", "cuda"),
     ("weights_sha256", "cd" * 32), ("dataset_version", "1.1"), ("xaibench_version", "0.2.0"), ("model_seed", 1),
+    ("code_sha256", "01" * 32),
 ])
 def test_key_changes_with_everything_that_determines_the_value(field, value):
     assert field in KEY_FIELDS

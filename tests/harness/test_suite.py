@@ -35,8 +35,10 @@ MALFORMED = [
     ("version = ", "not valid TOML"),
     (HEAD.replace('version = "1"\n', "") + TASK, "key 'version' is required"),
     (HEAD.replace("seeds", "seed") + TASK, "key 'seed' is not a suite key; did you mean 'seeds'?"),
-    (HEAD + TASK + 'n_instances = 5\n', "key 'tasks[0].n_instances' is not a suite key"),
-    (HEAD + TASK + 'n_instances = 5\n', "top-level keys must come before the first [[tasks]] table"),
+    (HEAD + TASK + 'n_background = 5\n', "key 'tasks[0].n_background' is not a suite key"),
+    (HEAD + TASK + 'n_background = 5\n', "top-level keys must come before the first [[tasks]] table"),
+    (HEAD + TASK + 'n_instances = 0\n', "key 'tasks[0].n_instances' must be greater than or equal to 1, got 0; "
+                                       "expected an integer >= 1"),
     (HEAD.replace("[0]", '"0"') + TASK, "key 'seeds' must be a list, got '0'; expected a non-empty list of distinct integers"),
     (HEAD.replace("[0]", "[0, -1]") + TASK, "key 'seeds[1]' must be greater than or equal to 0, got -1; expected an integer in [0, 2**63 - 1]"),
     (HEAD.replace("[0]", "[1, 1]") + TASK, "key 'seeds' repeats a seed"),

@@ -87,9 +87,9 @@ def truncated_normal_mean(bins: QuantileBins) -> torch.Tensor:
 def test_undiscretized_values_follow_their_bin():
     data = torch.randn(200, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     bins = QuantileBins.fit(data, DISCRETIZERS["quartile"])
-    g = torch.Generator().manual_seed(0)
-    sampled = bins.sample(40000, g)
-    values = bins.undiscretize(sampled, torch.rand(sampled.shape, generator=g, dtype=torch.float64))
+    sampled = bins.sample(40000, seed=0)
+    u = torch.rand(sampled.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    values = bins.undiscretize(sampled, u)
     torch.testing.assert_close(bins.digitize(values), sampled)  # each value lies in its bin
     in_bin = torch.nn.functional.one_hot(sampled, 4).double()
     torch.testing.assert_close(in_bin.mean(0), bins.freq, atol=0.01, rtol=0)

@@ -189,3 +189,32 @@ def test_small_change_is_floored_by_the_background_spread():
     assert floored.extras["degenerate_fraction"] == 1.0
     plain = get_metric("deletion_auc", min_change=0.0)(task, x, phi, None)
     assert plain.item() == pytest.approx(area([1.0, -99.0, 0.0]))
+
+
+def test_output_spread_survives_out_of_memory():
+    """The background pass behind deletion's floor goes through the memory-aware chunking too."""
+    import dataclasses
+
+    from xaibench import chunking
+    from xaibench.metrics._removal import output_spread
+    from xaibench.testing import mlp_task
+
+    base = mlp_task(5, n_instances=4, n_classes=3)
+    sizes = []
+
+    def f(x, s):
+        sizes.append(x.shape[0])
+        if x.shape[0] > 20:
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {x.shape[0]} rows")
+        return base.f(x, s)
+
+    small = dataclasses.replace(base, f=f, max_batch=80)
+    bound = small.bind(small.inputs)
+    expected = output_spread(base, base.bind(base.inputs))
+    torch.testing.assert_close(output_spread(small, bound), expected)
+    rows = 32 * torch.unique(bound.selector).numel()  # the background once per distinct class
+    fits = min(80, rows)
+    while fits > 20:  # halved until it fits
+        fits //= 2
+    assert sizes[0] == min(80, rows) and max(sizes[-2:]) == fits
+    assert chunking.fitted_rows(small, chunking.pass_key(small, "forward", small.background)) == fits

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from xaibench.metrics import _road
 from xaibench.metrics._removal import Removal
 from xaibench.metrics._road import noisy_linear_impute
 from xaibench.testing import task_from_function
@@ -79,3 +80,21 @@ def test_noise_is_shared_and_seeded():
     noise = (a - clean) / 0.01
     torch.testing.assert_close(noise[0], noise[2])  # the same draw for every instance
     assert (noise * keep).abs().max() == 0 and 0.5 < noise[0][keep == 0].std() < 1.5
+
+
+def test_each_system_stops_on_its_own(monkeypatch):
+    """A converged system's updates are masked, so its imputation depends neither on its batch mates nor on
+    how often the host checks (every iteration on the CPU; 0, 8, 16, 24, 36, … on an accelerator)."""
+    rng = np.random.default_rng(0)
+    img = torch.tensor(rng.random((3, 1, 16, 16)))
+    keep = torch.tensor(rng.random((3, 1, 16, 16)) > np.array([0.1, 0.5, 0.95])[:, None, None, None]).double()
+    keep[:, :, 0, 0] = 1.0
+    fallback = torch.zeros(1)
+    every = noisy_linear_impute(img, keep, fallback)
+    alone = torch.cat([noisy_linear_impute(img[i : i + 1], keep[i : i + 1], fallback) for i in range(3)])
+    torch.testing.assert_close(every, alone, rtol=1e-12, atol=1e-12)
+    looks = []
+    monkeypatch.setattr(_road, "next_look", lambda it, device: looks.append(it) or it + max(8, it // 2))
+    sparse = noisy_linear_impute(img, keep, fallback)
+    assert looks[:5] == [0, 8, 16, 24, 36]
+    assert torch.equal(sparse, every)  # bit for bit: stopping later changes nothing

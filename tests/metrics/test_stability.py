@@ -262,3 +262,32 @@ def test_neighbourhood_metrics_share_one_reexplanation_inside_the_block():
     calls.clear()
     get_metric("ris").evaluate(task, x, phi, counting, seed=SEED)
     assert len(calls) == 1  # the block's memo is gone
+
+
+def test_label_and_representation_passes_survive_out_of_memory():
+    """RIS's label_fn and RRS's representation_fn run through the memory-aware chunking: a pass too large
+    for the device is retried in halves (the size that fits remembered) and gives the unconstrained values."""
+    from xaibench import chunking
+
+    base = mlp_task(6, n_instances=5)
+    calls = {"label": [], "representation": []}
+
+    def limited(kind, fn):
+        def call(z):
+            calls[kind].append(z.shape[0])
+            if z.shape[0] > 12:
+                raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {z.shape[0]} rows")
+            return fn(z)
+        return call
+
+    small = dataclasses.replace(base, max_batch=64, label_fn=limited("label", base.label_fn),
+                                representation_fn=limited("representation", base.representation_fn))
+    for name in ("ris", "rrs"):
+        expected = run(name, base, gradient, n_samples=8)[1].values
+        torch.testing.assert_close(run(name, small, gradient, n_samples=8)[1].values, expected)
+    assert calls["label"][:3] == [40, 20, 10]  # 40 neighbours: 40 and 20 rows fail, chunks of 10 fit
+    for kind, sizes in calls.items():  # only the first pass of each kind fails: later ones start at the remembered size
+        assert [c for c in sizes if c > 12] == [40, 20], (kind, sizes)
+    flat = torch.zeros(40, 6)
+    assert chunking.fitted_rows(small, chunking.pass_key(small, "label", flat)) == 10
+    assert chunking.fitted_rows(small, chunking.pass_key(small, "representation", flat)) == 10

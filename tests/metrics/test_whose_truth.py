@@ -47,7 +47,7 @@ def oracle_case(dataset: str, dtype: torch.dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("dataset", ORACLES)
 def test_exact_shapley_on_each_oracle_scores_one(dataset, dtype):
-    """(synthetic_patch has 16 players: exact_shapley does not apply there.)"""
+    """(synthetic_patch, 16 players, is tested below with max_players=16.)"""
     task, phi = oracle_case(dataset, dtype)
     scored = 0
     for name in GT_METRICS:
@@ -60,10 +60,30 @@ def test_exact_shapley_on_each_oracle_scores_one(dataset, dtype):
     assert scored >= 10
 
 
-def test_patch_oracle_is_out_of_exact_shapley_reach():
-    task = load_task("synthetic_patch", "oracle", "value", n_instances=2)
-    with pytest.raises(NotApplicableError, match="14 players"):
+def test_patch_oracle_needs_max_players_16_and_then_scores_one():
+    """The patch oracle has 16 players, beyond the default 14, so exact_shapley must be asked for it.
+
+    Its truth is the 0/1 mask of the winning cell. The oracle's score is a max over cells, so its
+    exact Shapley values also give the other cells a little credit (without the patch another cell
+    wins the max): every metric that scores the mask's membership (top-k, pairwise order, AUROC) is
+    exactly 1, while the Spearman correlation with the 0/1 mask is below 1, as it must be for any
+    attribution that is not itself constant off the mask.
+    """
+    task = load_task("synthetic_patch", "oracle", "value", n_instances=3)
+    with pytest.raises(NotApplicableError, match="max_players=16"):
         get_method("exact_shapley").check(task)
+    phi = get_method("exact_shapley", max_players=16).explain(task, task.inputs)
+    scored = []
+    for name in GT_METRICS:
+        metric = get_metric(name)  # truth="process"; "model" stops at 14 players
+        if applicable(metric, task):
+            values = metric(task, task.inputs, phi, None).double()
+            if name == "gt_rank_correlation":
+                assert (values < 1).all() and (values > 0).all(), values
+            else:
+                assert torch.allclose(values, torch.ones_like(values), atol=1e-9, rtol=0), (name, values)
+                scored.append(name)
+    assert {"gt_feature_agreement", "gt_mask_auroc", "gt_pairwise_rank_agreement", "gt_rank_agreement"} <= set(scored)
 
 
 def bayes_probability_task(task, dataset: str):

@@ -8,6 +8,8 @@ The notebook API::
     phi = method.explain(task, task.inputs[:10], seed=0)
     scores = xaibench.get_metric("deletion_auc")(task, task.inputs[:10], phi, method, seed=0)
     records = xaibench.run("quick")
+    task = xaibench.task_from_module(my_net, my_x, background=my_train, target="logit")  # your own model
+    print(xaibench.leaderboard(xaibench.evaluate(task, ["saliency", "lime"], ["deletion_auc"])))
 
 Attributes are imported lazily so that ``import xaibench`` and ``xaibench --help`` stay fast.
 """
@@ -37,6 +39,8 @@ _LAZY = {
     "TargetSpec": "model",
     "register_model": "model",
     "load_task": "tasks",
+    "task_from_module": "byom",
+    "evaluate": "byom",
     "run": "api",
     "leaderboard": "api",
 }
@@ -45,6 +49,7 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover  (re-exports for type checkers; resolved lazily below)
     from .api import leaderboard, run  # noqa: F401
+    from .byom import evaluate, task_from_module  # noqa: F401
     from .dataset import Dataset, Oracle, load_dataset, register_dataset  # noqa: F401
     from .method import Method, get_method, register_method  # noqa: F401
     from .metric import Metric, MetricOutput, get_metric, register_metric  # noqa: F401

@@ -20,7 +20,7 @@ from torch import Tensor
 from .errors import ShapeError
 from .registries import datasets
 
-DATA_KINDS = ("tabular", "image", "sequence")
+DATA_KINDS = ("tabular", "image", "sequence", "text")
 
 
 @dataclass(frozen=True)

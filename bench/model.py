@@ -52,6 +52,9 @@ class ModelSpec(ABC):
         kinds: dataset kinds the model applies to.
         targets: target name → one-line description.
         weights_dir: folder of shipped weights with ``manifest.json`` (``None``: train on demand).
+        cache_weights: ``False`` for models that come from outside the zoo (a user's factory, the
+            Hugging Face hub): ``fit`` loads them on every use and nothing is cached; their
+            weight hash is :func:`xaibench.weights.parameters_sha256`.
     """
 
     name: ClassVar[str]
@@ -59,6 +62,7 @@ class ModelSpec(ABC):
     kinds: ClassVar[frozenset[str]] = frozenset()
     targets: ClassVar[Mapping[str, str]] = {}
     weights_dir: ClassVar[Path | None] = None
+    cache_weights: ClassVar[bool] = True
 
     def supports(self, dataset: Dataset) -> bool:
         return dataset.kind in self.kinds
@@ -88,3 +92,11 @@ def register_model(cls: type[ModelSpec]) -> type[ModelSpec]:
         raise TypeError(f"{cls.__name__} must name at least one target")
     models.add(cls.name, cls)
     return cls
+
+
+def register_model_family(prefix: str, resolve: Callable[[str], type[ModelSpec]]) -> None:
+    """Model names ``<prefix>:<argument>`` resolve to the spec class ``resolve(argument)``, built once
+    per name (``hf:gpt2``, ``hf:./my-checkpoint``). ``resolve`` raises a typed error for a bad argument."""
+    head = f"{prefix}:"
+    models.add_resolver(lambda name: name.startswith(head) and len(name) > len(head),
+                        lambda name: resolve(name[len(head):]))

@@ -5,6 +5,11 @@ them lazily on the first lookup, so ``import xaibench`` stays fast and the core 
 its plugins at import time (no cycle: plugins import the core, not the reverse). Third-party
 packages add entries through the entry-point group ``xaibench.<kind>s``, whose targets are
 modules (or objects) that register themselves on import, exactly like the built-ins.
+
+Besides fixed names, a registry can **resolve** names of a pattern on demand
+(:meth:`Registry.add_resolver`): the models registry resolves ``hf:<hub name or path>``
+(Hugging Face causal LMs) and ``<file.py>:<factory>`` (a user's own model). A resolved entry is
+built once per name and cached, so the same name always gives the same entry.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class Registry(Generic[T]):
         self._group = entry_point_group
         self._entries: dict[str, T] = {}
         self._origins: dict[str, str] = {}
+        self._resolvers: list[tuple[Callable[[str], bool], Callable[[str], T]]] = []
+        self._resolved: dict[str, T] = {}
         self._runtime: set[str] = set()
         self._loaded = False
         self._loading = False
@@ -77,13 +84,23 @@ class Registry(Generic[T]):
         (a worker process finds those itself; these it must be sent)."""
         return [(name, self._entries[name]) for name in sorted(self._runtime) if name in self._entries]
 
+    def add_resolver(self, matches: Callable[[str], bool], resolve: Callable[[str], T]) -> None:
+        """Resolve unregistered names for which ``matches(name)`` holds with ``resolve(name)``
+        (called once per name; its errors propagate, so they should say what to fix)."""
+        self._resolvers.append((matches, resolve))
+
     # -- lookup ---------------------------------------------------------------------------
     def get(self, name: str) -> T:
         self._load()
-        try:
+        if name in self._entries:
             return self._entries[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self.suggest(name), self.names()) from None
+        if name in self._resolved:
+            return self._resolved[name]
+        for matches, resolve in self._resolvers:
+            if matches(name):
+                self._resolved[name] = resolve(name)
+                return self._resolved[name]
+        raise UnknownNameError(self.kind, name, self.suggest(name), self.names())
 
     def suggest(self, name: str) -> list[str]:
         """Likely intended names: abbreviations by word prefixes first, then close spellings."""
@@ -102,8 +119,9 @@ class Registry(Generic[T]):
         return iter(sorted(self._entries.items()))
 
     def __contains__(self, name: object) -> bool:
+        """Registered names, and names a resolver accepts (resolving them may still fail)."""
         self._load()
-        return name in self._entries
+        return name in self._entries or (isinstance(name, str) and any(m(name) for m, _ in self._resolvers))
 
     def __len__(self) -> int:
         self._load()

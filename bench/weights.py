@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class LoadedModel:
     module: nn.Module
     sha256: str
-    source: str  # "shipped" | "cache" | "trained"
+    source: str  # "shipped" | "cache" | "trained" | "external" (a user's or hub model, never cached)
 
 
 def weights_key(spec: ModelSpec, dataset: Dataset, seed: int) -> str:
@@ -48,8 +48,22 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def parameters_sha256(module: nn.Module) -> str:
+    """SHA-256 of a module's state (every entry's name, dtype, shape and raw bytes, in state-dict
+    order), streamed tensor by tensor: the weight hash of models too large to serialise for it."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().data if t.numel() else b"")
+    return digest.hexdigest()
+
+
 def load_model(spec: ModelSpec, dataset: Dataset, *, seed: int = 0, retrain: bool = False) -> LoadedModel:
     """The trained module for (spec, dataset, seed) on the CPU, in eval mode."""
+    if not spec.cache_weights:
+        module = spec.fit(dataset, seed=seed).cpu().eval()
+        return LoadedModel(module, parameters_sha256(module), "external")
     key = weights_key(spec, dataset, seed)
     if not retrain:
         shipped = _shipped_path(spec, key, dataset)

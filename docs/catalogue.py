@@ -76,7 +76,8 @@ METRIC_CHECKS = {
 }
 HEADLINE = (  # quality key, short label: the figures shown per (dataset, model)
     ("test_accuracy", "acc"), ("next_token_accuracy", "acc"), ("recon_mse", "MSE"), ("elbo", "ELBO"),
-    ("anomaly_auroc", "AUROC"), ("class_coverage", "classes"), ("mean_top_prob", "p̄"),
+    ("anomaly_auroc", "AUROC"), ("class_preservation", "class kept"), ("cycle_mse", "cycle MSE"),
+    ("class_coverage", "classes"), ("mean_top_prob", "p̄"), ("test_bpc", "bpc"), ("bigram_test_bpc", "bigram bpc"),
 )
 
 

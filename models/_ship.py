@@ -10,8 +10,9 @@ CPU thread, see :func:`xaibench.models._nets.one_thread`; the budget the issue s
 model on 2 cores), written by :func:`xaibench.weights.ship` (file + SHA-256 + quality + training
 seconds in ``manifest.json``), and reported: quality, wall seconds and CPU seconds (on a busy
 machine the CPU time bounds what an idle machine would take). ``--threads`` sets the threads of
-everything else (quality measurement, LBFGS for ``logreg``). Classifiers are shipped before the GANs,
-whose quality and ``generator`` target use the shipped classifier of the same dataset.
+everything else (quality measurement, LBFGS for ``logreg``). Classifiers are shipped before the GANs
+and the CycleGAN, whose quality and targets use the shipped classifiers. The CycleGAN (``digits_16x16``)
+and the character LM (``tinyshakespeare``) take a few CPU-minutes each; the others ≤ 90 s.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ from xaibench.weights import load_model, record_quality, ship
 TABULAR = ("breast_cancer", "wine", "adult", "compas", "german",
            "synthetic_linear", "synthetic_additive", "synthetic_interaction")
 IMAGES = ("digits", "mnist_5k")
+DOMAINS = ("digits_16x16", "mnist_5k_16x16")  # the CycleGAN's two domains
 
 SHIPPED: tuple[tuple[str, str], ...] = (
     *((d, m) for m in ("logreg", "mlp") for d in TABULAR),
     ("digits", "mlp"),  # the quick suite explains an MLP on 8×8 digits
-    *((d, "cnn") for d in (*IMAGES, "synthetic_patch")),
+    *((d, "cnn") for d in (*IMAGES, "synthetic_patch", *DOMAINS)),
     *((d, m) for m in ("autoencoder", "vae") for d in (*TABULAR, *IMAGES)),
     *((d, "gan") for d in (*IMAGES, "breast_cancer")),
+    ("digits_16x16", "cyclegan"),  # after the two cnn: its quality and target use them
     ("synthetic_copy", "sequence_lm"),
+    ("tinyshakespeare", "char_lm"),
 )
-"""(dataset, model) pairs of the quick and standard suites (``oracle`` needs no weights)."""
+"""(dataset, model) pairs of the quick and standard suites (``oracle`` and ``hf:`` models need no weights)."""
 
 
 def ship_one(dataset_name: str, model_name: str, seed: int = 0) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """Target pieces shared across the zoo: class scores, oracle ground truth, the anomaly decision.
 
-Classifier ``logit`` — decision and why. captum's convention explains the raw logit ``z_c`` of
-the predicted class ``c``. Raw logits are not identifiable: adding the same function ``g(x)`` to
+Classifier ``logit`` — decision and why (``log_odds`` and ``class_score`` live in the core,
+:mod:`xaibench.targets`, shared with models users bring). captum's convention explains the raw
+logit ``z_c`` of the predicted class ``c``. Raw logits are not identifiable: adding the same function ``g(x)`` to
 every class's logit leaves the softmax, the predictions and the training loss unchanged but moves
 every attribution of ``z_c`` by the attribution of ``g``; with two output units the gauge is fully
 free and ``z_c`` alone means nothing. We therefore explain the **log-odds of the predicted class**
@@ -41,21 +42,12 @@ from xaibench.dataset import Dataset
 from xaibench.model import TargetSpec
 from xaibench.players import Players
 from xaibench.shapley import baseline_shapley
+from xaibench.targets import CLASS_TARGETS, class_score, log_odds  # shared with models users bring
 from xaibench.task import GroundTruth
 
+__all__ = ["CLASS_TARGETS", "log_odds", "class_target", "oracle_ground_truth", "above"]
+
 Fn = Callable[[Tensor], Tensor]
-
-CLASS_TARGETS = {
-    "logit": "log-odds of the predicted class c: z_c - logsumexp_{j!=c} z_j (gauge-free; z_1 - z_0 for two classes)",
-    "prob": "softmax probability of the predicted class",
-}
-
-
-def log_odds(logits: Tensor, c: Tensor) -> Tensor:
-    """``z_c − logsumexp_{j≠c} z_j`` per row, for ``(B, K)`` logits and ``(B,)`` classes (K ≥ 2)."""
-    c = c[:, None]
-    others = logits.scatter(1, c, float("-inf"))
-    return logits.gather(1, c).squeeze(1) - torch.logsumexp(others, dim=1)
 
 
 def class_target(name: str, logits: Fn, dataset: Dataset, representation: Fn | None = None) -> TargetSpec:
@@ -70,17 +62,9 @@ def class_target(name: str, logits: Fn, dataset: Dataset, representation: Fn | N
     def predicted(x: Tensor) -> Tensor:
         return logits(x).argmax(1)
 
-    if name == "logit":
-        def f(x: Tensor, c: Tensor) -> Tensor:
-            return log_odds(logits(x), c)
-    elif name == "prob":
-        def f(x: Tensor, c: Tensor) -> Tensor:
-            return logits(x).softmax(1).gather(1, c[:, None]).squeeze(1)
-    else:  # pragma: no cover - load_task validates target names first
-        raise KeyError(name)
     truth, signed = oracle_ground_truth(dataset, predicted, target=name)
-    return TargetSpec(f=f, label_fn=predicted, select=predicted, representation_fn=representation,
-                      ground_truth=truth, ground_truth_signed=signed)
+    return TargetSpec(f=class_score(name, logits), label_fn=predicted, select=predicted,
+                      representation_fn=representation, ground_truth=truth, ground_truth_signed=signed)
 
 
 def oracle_ground_truth(dataset: Dataset, explained_class: Fn,

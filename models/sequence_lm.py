@@ -5,9 +5,9 @@ Architecture (Vaswani et al. 2017, pre-norm): one-hot ``(L, V)`` input → token
 perturbation methods produce — embeds continuously) + learned position embeddings → 2 blocks of
 [LayerNorm → 4-head self-attention (bidirectional) → residual, LayerNorm → MLP 64-128-64 (GELU)
 → residual] → LayerNorm → the last position's state → linear map to ``V`` next-token logits.
-Attention is written out (softmax of scaled dot products) rather than fused, so inputs are
-differentiable on any device in evaluation mode (cuDNN RNNs, the other option, refuse input
-gradients outside training mode).
+Attention is ``torch.nn.functional.scaled_dot_product_attention`` (softmax of scaled dot products),
+whose inputs are differentiable on any device in evaluation mode (cuDNN RNNs, the other option,
+refuse input gradients outside training mode).
 
 Target ``next_token_logprob``: ``log p(s | x)``, the log-probability of the **observed** next
 token ``s``: ``s = oracle.label(x)`` when the dataset's oracle defines the true next token
@@ -35,24 +35,30 @@ from ._train import Schedule, chunked, train
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    """Multi-head self-attention (``F.scaled_dot_product_attention``, which differentiates inputs on any
+    device in evaluation mode); ``causal``: position ``t`` attends to positions ``≤ t`` only."""
+
+    def __init__(self, width: int, heads: int, causal: bool = False):
         super().__init__()
         self.heads = heads
+        self.causal = causal
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
 
     def forward(self, h: Tensor) -> Tensor:
         b, length, width = h.shape
         q, k, v = self.qkv(h).reshape(b, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        weights = (q @ k.transpose(-1, -2) * (width // self.heads) ** -0.5).softmax(-1)
-        return self.out((weights @ v).transpose(1, 2).reshape(b, length, width))
+        attended = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        return self.out(attended.transpose(1, 2).reshape(b, length, width))
 
 
 class Block(nn.Module):
-    def __init__(self, width: int, heads: int, mlp_width: int):
+    """Pre-norm Transformer block: ``h + attention(LN(h))``, then ``h + MLP(LN(h))`` (GELU)."""
+
+    def __init__(self, width: int, heads: int, mlp_width: int, causal: bool = False):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attention = SelfAttention(width, heads)
+        self.attention = SelfAttention(width, heads, causal)
         self.mlp = nn.Sequential(nn.Linear(width, mlp_width), nn.GELU(), nn.Linear(mlp_width, width))
 
     def forward(self, h: Tensor) -> Tensor:

@@ -129,6 +129,12 @@ def execute_cell(cell: Cell, done: Container[str] = frozenset(),
     except PLUGIN_ERRORS as exc:  # every failure becomes a record
         yield from failure_records(cell, exc, done)
         return
+    yield from execute_loaded_cell(cell, task, done, on_pending)
+
+
+def execute_loaded_cell(cell: Cell, task: Task, done: Container[str] = frozenset(),
+                        on_pending: Callable[[list[dict[str, Any]]], None] | None = None) -> Iterator[dict[str, Any]]:
+    """:func:`execute_cell` on an already loaded ``task`` (a user's own: :func:`xaibench.evaluate`)."""
     base = _identity(cell, task)
     pending = [r for r in (_with_metric(base, e, cell) for e in cell.metrics) if r["key"] not in done]
     if not pending:

@@ -10,7 +10,8 @@ from xaibench.players import Players
 from xaibench.registries import datasets
 
 BUILT_IN = ("adult", "breast_cancer", "compas", "digits", "german", "mnist_5k", "synthetic_additive",
-            "synthetic_copy", "synthetic_interaction", "synthetic_linear", "synthetic_patch", "wine")
+            "synthetic_copy", "synthetic_interaction", "synthetic_linear", "synthetic_patch", "wine",
+            "digits_16x16", "mnist_5k_16x16", "tinyshakespeare")
 
 
 def test_all_built_in_datasets_are_listed_with_a_description():

@@ -23,9 +23,13 @@ CASES = [
     ("breast_cancer", "vae"), ("digits", "vae"),
     ("breast_cancer", "gan"), ("digits", "gan"),
     ("synthetic_copy", "sequence_lm"),
+    ("digits_16x16", "cyclegan"), ("mnist_5k_16x16", "cnn"),
+    ("tinyshakespeare", "char_lm"),
     ("synthetic_interaction", "oracle"), ("synthetic_patch", "oracle"), ("synthetic_copy", "oracle"),
 ]
 SCORE_TARGET = {"autoencoder": "recon_error", "vae": "neg_elbo"}  # the anomaly score behind their decision
+ANOMALY_TARGETS = {("cyclegan", "cycle_error")}  # targets of other models whose decision is an anomaly flag
+REALNESS_TARGETS = {"discriminator", "translation_realness"}  # decision: the logit's sign
 
 
 def _params():
@@ -86,15 +90,15 @@ def test_task_contract(tasks, dataset, model, target):
 
 def _check_decision(task, dataset, model, target, x, labels):
     """The decision agrees with the network that ``f`` explains."""
-    if model in SCORE_TARGET:
+    if model in SCORE_TARGET or (model, target) in ANOMALY_TARGETS:
         # anomaly flag: the score above its 95th training percentile, the same for every target
-        score_task = xaibench.load_task(dataset, model, SCORE_TARGET[model], n_instances=N)
+        score_task = xaibench.load_task(dataset, model, SCORE_TARGET.get(model, target), n_instances=N)
         ds = xaibench.load_dataset(dataset)
         train_scores = score_task.bind(ds.x_train)(ds.x_train)
         threshold = torch.quantile(train_scores.double(), 0.95).float()
         assert torch.equal(labels, (score_task.bind(x)(x) > threshold).long())
         assert torch.equal(score_task.label_fn(ds.x_train).float().mean(), (train_scores > threshold).float().mean())
-    elif target == "discriminator":
+    elif target in REALNESS_TARGETS:
         assert torch.equal(labels, (task.bind(x)(x) > 0).long())
     elif model == "oracle":
         assert set(labels.tolist()) <= set(range(xaibench.load_dataset(dataset).n_classes))
@@ -103,13 +107,14 @@ def _check_decision(task, dataset, model, target, x, labels):
         n_out = xaibench.load_dataset(dataset).n_classes  # the generator's fixed classifier has the same classes
         per_class = torch.stack([task.f(x, torch.full((N,), c)) for c in range(n_out)], 1)
         assert torch.equal(labels, per_class.argmax(1))
-        if target != "next_token_logprob":
+        if target != "next_token_logprob":  # which explains the observed next token, not the predicted one
             assert torch.equal(task.select(x), labels)
 
 
 @pytest.mark.parametrize("dataset,model,target", [
     ("breast_cancer", "mlp", "logit"), ("digits", "vae", "neg_elbo"), ("digits", "gan", "generator"),
     ("synthetic_copy", "sequence_lm", "next_token_logprob"), ("synthetic_linear", "oracle", "value"),
+    ("digits_16x16", "cyclegan", "translation_logit"), ("tinyshakespeare", "char_lm", "next_token_logprob"),
 ])
 def test_float64_tasks_agree_with_float32(tasks, dataset, model, target):
     task64 = xaibench.load_task(dataset, model, target, n_instances=N, dtype=torch.float64)

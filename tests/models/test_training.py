@@ -29,12 +29,14 @@ def _short(monkeypatch, steps: int = 30) -> None:
     shorten = lambda s: dataclasses.replace(s, steps=steps)  # noqa: E731
     monkeypatch.setattr(ReconstructionModel, "schedules", {k: shorten(v) for k, v in ReconstructionModel.schedules.items()})
     monkeypatch.setattr(GAN, "schedules", {k: shorten(v) for k, v in GAN.schedules.items()})
-    for name in ("mlp", "cnn", "sequence_lm"):
+    for name in ("mlp", "cnn", "sequence_lm", "cyclegan"):
         cls = models.get(name)
         monkeypatch.setattr(cls, "schedule", shorten(cls.schedule))
+    monkeypatch.setattr(models.get("char_lm"), "steps", steps)
 
 
-@pytest.mark.parametrize("dataset,model", [("wine", "logreg"), ("wine", "mlp"), ("wine", "vae"), ("digits", "gan")])
+@pytest.mark.parametrize("dataset,model", [("wine", "logreg"), ("wine", "mlp"), ("wine", "vae"), ("digits", "gan"),
+                                           ("digits_16x16", "cyclegan"), ("tinyshakespeare", "char_lm")])
 def test_fit_is_deterministic_in_the_seed(monkeypatch, dataset, model):
     _short(monkeypatch)
     ds = load_dataset(dataset)

@@ -86,7 +86,7 @@ class LocalBackend(Backend):
 
         workers, release = acquire_workers(self.workers)
         setup = WorkerSetup(runtime_plugins(), frozenset(done), logging.getLogger("xaibench").getEffectiveLevel(),
-                            tuple(sys.path), self.threads)
+                            tuple(sys.path), self.threads, cwd=os.getcwd())
         try:
             if len(workers) == 1:
                 workers[0].prepare(setup)

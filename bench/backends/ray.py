@@ -159,7 +159,7 @@ class RayBackend(Backend):
         if not cells:
             return
         setup = WorkerSetup(runtime_plugins(), frozenset(done), logging.getLogger("xaibench").getEffectiveLevel(),
-                            tuple(sys.path), self.threads)
+                            tuple(sys.path), self.threads, cwd=os.getcwd())
         driver = _Driver(self.ray, self.ray.put(setup), self.resources, self.cell_timeout, done, cells,
                          on_record, on_cell_done)
         driver.run(min(self.workers or 1, len(cells)))

@@ -82,6 +82,10 @@ class WorkerSetup:
     thread), so records are bit-identical between runs with the same threads per worker."""
     initializer: Callable[[], None] | None = None
     """Run in the worker before the plugins are installed, at each set-up (so it must be idempotent)."""
+    cwd: str | None = None
+    """The driver's working directory, entered at each set-up where it exists (a reused worker
+    may have been started elsewhere): a suite's relative ``file.py:factory`` model paths are taken
+    from it."""
 
 
 def runtime_plugins() -> tuple[tuple[str, str, bytes], ...]:
@@ -123,13 +127,15 @@ def install_plugins(plugins: tuple[tuple[str, str, bytes], ...]) -> list[str]:
 
 
 def apply_setup(setup: WorkerSetup) -> list[str]:
-    """Make this process ready for the driver's cells: log level, import path, torch threads,
-    run-time plugins; returns the plugins that could not be loaded."""
+    """Make this process ready for the driver's cells: log level, import path, working directory,
+    torch threads, run-time plugins; returns the plugins that could not be loaded."""
     import torch  # noqa: PLC0415
 
     global _DEFAULT_THREADS  # noqa: PLW0603
     logging.getLogger("xaibench").setLevel(setup.log_level)
     sys.path[:0] = [p for p in setup.sys_path if p not in sys.path]
+    if setup.cwd and os.path.isdir(setup.cwd):
+        os.chdir(setup.cwd)
     if _DEFAULT_THREADS is None:
         _DEFAULT_THREADS = torch.get_num_threads()
     torch.set_num_threads(setup.threads or _DEFAULT_THREADS)

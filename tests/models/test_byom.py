@@ -180,3 +180,22 @@ def test_a_bad_user_model_is_a_clear_error(user_file):
     (user_file / "broken.py").write_text("import not_a_package_anywhere\n")
     with pytest.raises(ModelError, match="importing .*broken.py failed: ModuleNotFoundError"):
         models.get("broken.py:make")
+
+
+def test_a_worker_started_in_another_directory_finds_the_users_file(user_file, monkeypatch, tmp_path_factory):
+    """Worker processes are shared across runs: one started from another working directory takes
+    the driver's at each run, so a suite's relative ``file.py:factory`` path still resolves."""
+    def tiny(model: str, folder: Path) -> Path:
+        path = folder / "tiny.toml"
+        path.write_text(f'version = "1"\ndescription = "tiny"\nseeds = [0]\nn_instances = 2\nmethods = ["random"]\n'
+                        f'metrics = ["deletion_auc"]\n[[tasks]]\ndataset = "breast_cancer"\n'
+                        f'model = "{model}"\ntarget = "logit"\n')
+        return path
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    first = run_plan(resolve(load_suite(str(tiny("logreg", elsewhere)))), elsewhere / "run", progress=False)
+    assert {r["status"] for r in first.records} == {"ok"}
+    monkeypatch.chdir(user_file)
+    second = run_plan(resolve(load_suite(str(tiny("my_model.py:make", user_file)))), user_file / "run", progress=False)
+    assert {r["status"] for r in second.records} == {"ok"}, [r["error"] for r in second.records]

@@ -68,7 +68,8 @@ def test_method_contract(tasks, ref, name):
     check_attributions(task.inputs, phi, who=name)
     assert phi.dtype == task.inputs.dtype and phi.device == task.inputs.device
     torch.testing.assert_close(_explain(task, name, seed=3), phi, rtol=0, atol=0)
-    if methods.get(name).family == "perturbation":
+    if methods.get(name).family == "perturbation" and not (name == "occlusion" and task.kind == "image"):
+        # (occlusion on images slides a pixel window, captum's Occlusion: its windows are not players)
         scores = task.players.total(phi.abs()) / task.players.sizes
         torch.testing.assert_close(task.players.spread(scores * task.players.sizes), phi.abs())
 

@@ -73,7 +73,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidParameterError, SuiteError, UnknownNameError
+from .errors import InvalidParameterError, SuiteError, UnknownNameError, XaiBenchError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -456,12 +456,22 @@ def _select(refs: Sequence[EntryRef], wanted: Sequence[str] | None, registry) ->
         return list(refs)
     out: list[EntryRef] = []
     for name in wanted:
-        hits = [r for r in refs if name in (r.label, r.name)]
+        hits = [r for r in refs if name in (r.label, r.name) or name == _own_label(r, registry)]
         if not hits:
             registry.get(name)  # unknown names: UnknownNameError with "did you mean"
             hits = [EntryRef(name)]
         out += [h for h in hits if h not in out]
     return out
+
+
+def _own_label(ref: EntryRef, registry) -> str | None:
+    """The label a metric gives itself (``global_distillation@5``), as tables show it; methods have none."""
+    from .method import instantiate  # noqa: PLC0415
+
+    try:
+        return getattr(instantiate(registry.get(ref.name), dict(ref.params)), "label", None)
+    except XaiBenchError:
+        return None
 
 
 def _cost_entries(present: Iterable["Metric"]) -> list[MetricEntry]:

@@ -7,7 +7,9 @@ Steps (each can be re-run; an interrupted run resumes where it stopped):
 1. ``xaibench run --suite standard --out runs/standard`` (``--resume`` when that folder holds a
    run; ``--workers 2`` when this xaibench has local workers), under ``nice -n 5``. The script
    measures the run's wall time, the CPU time of the run and its workers, and the load average
-   every minute, and appends them to ``runs/standard/timing.json`` (one entry per invocation).
+   every minute, and appends them to ``runs/standard/timing.json`` (one entry per invocation; an
+   invocation that is killed leaves its last minute in ``timing.partial.json``, folded in by the
+   next). The attributions of the first 8 instances of every cell are saved for the site's gallery.
 2. ``xaibench leaderboard runs/standard --save results/standard --render-into results``: the
    records as Parquet with their manifest (and the timing), and ``results/LEADERBOARD.md``,
    ``.tex``, ``.csv``, ``.json`` rendered from them.
@@ -36,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 XAIBENCH = [str(Path(sys.executable).with_name("xaibench"))]
+PARTIAL = "timing.partial.json"
+"""The running invocation's timing, rewritten each minute: what is left of it if it is killed."""
 """The command line of the xaibench installed beside this Python (the checkout's .venv)."""
 
 
@@ -49,9 +53,16 @@ def timed_run(command: list[str], out: Path) -> dict:
     loads: list[float] = []
     stop = threading.Event()
 
-    def sample() -> None:
+    partial = out / PARTIAL
+
+    def sample() -> None:  # each minute: the load, and the invocation so far (kept if it is killed)
         while not stop.wait(60):
             loads.append(os.getloadavg()[0])
+            if out.is_dir():
+                partial.write_text(json.dumps({
+                    "command": shlex.join(command), "started": started.isoformat(timespec="seconds"),
+                    "wall_seconds": round(time.perf_counter() - start, 1), "exit_status": "killed before the end",
+                    "cpus": os.cpu_count(), "load_average": _loads(loads)}, indent=1) + "\n", encoding="utf-8")
 
     sampler = threading.Thread(target=sample, daemon=True)
     started = dt.datetime.now(dt.timezone.utc)
@@ -67,7 +78,21 @@ def timed_run(command: list[str], out: Path) -> dict:
     return {"command": shlex.join(["xaibench"] + command[command.index(XAIBENCH[0]) + 1:]),
             "started": started.isoformat(timespec="seconds"), "wall_seconds": round(wall, 1),
             "cpu_seconds": round(cpu, 1), "exit_status": code, "cpus": os.cpu_count(),
-            "load_average": f"mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f} (1-minute, sampled each minute)"}
+            "load_average": _loads(loads)}
+
+
+def _loads(loads: list[float]) -> str:
+    return f"mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f} (1-minute, sampled each minute)"
+
+
+def _history(out: Path) -> list[dict]:
+    """The timing entries of earlier invocations, with one that was killed (its last minute) folded in."""
+    path, partial = out / "timing.json", out / PARTIAL
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    if partial.is_file():
+        previous.append(json.loads(partial.read_text(encoding="utf-8")))
+        partial.unlink()
+    return previous
 
 
 def main(argv: list[str]) -> int:
@@ -78,7 +103,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     out = ROOT / args.out
     if not args.no_run:
-        command = ["nice", "-n", "5"] + XAIBENCH + ["run", "--suite", "standard", "--out", args.out, "--quiet"]
+        command = ["nice", "-n", "5"] + XAIBENCH + ["run", "--suite", "standard", "--out", args.out, "--quiet",
+                                                    "--save-attributions", "8"]  # for the site's gallery
         if (out / "manifest.json").exists():
             command.append("--resume")
         workers = args.workers if args.workers is not None else (2 if has_workers() else None)
@@ -87,9 +113,8 @@ def main(argv: list[str]) -> int:
         print(f"standard_results: {shlex.join(command)}", flush=True)
         timing = timed_run(command, out)
         timing["workers"] = workers or 1
-        path = out / "timing.json"
-        previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
-        path.write_text(json.dumps(previous + [timing], indent=1) + "\n", encoding="utf-8")
+        previous = _history(out)  # read after the run: a killed earlier invocation's partial entry too
+        (out / "timing.json").write_text(json.dumps(previous + [timing], indent=1) + "\n", encoding="utf-8")
         print(f"standard_results: {json.dumps(timing)}", flush=True)
         if timing["exit_status"] not in (0, 1):
             return timing["exit_status"]

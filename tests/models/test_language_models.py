@@ -152,10 +152,10 @@ def test_generation_is_seeded_and_speaks_shakespeare():
 
     ds = load_dataset("tinyshakespeare")
     net = load_model(CharLM(), ds).module
-    a = generate(net, ds.meta["alphabet"], "ROMEO:\n", 120, seed=0)
-    assert a == generate(net, ds.meta["alphabet"], "ROMEO:\n", 120, seed=0) != generate(net, ds.meta["alphabet"],
-                                                                                       "ROMEO:\n", 120, seed=1)
-    assert a.startswith("ROMEO:\n") and len(a) == 127
+    a = generate(net, ds.meta["alphabet"], "ROMEO:\n", 80, seed=0)
+    assert a == generate(net, ds.meta["alphabet"], "ROMEO:\n", 80, seed=0) != generate(net, ds.meta["alphabet"],
+                                                                                       "ROMEO:\n", 80, seed=1)
+    assert a.startswith("ROMEO:\n") and len(a) == 87
     words = [w.strip(".,;:!?'") for w in a.split()]
     common = {"the", "and", "i", "to", "of", "a", "my", "you", "that", "is", "in", "not", "with", "me", "it", "be"}
     assert sum(w.lower() in common for w in words) >= 3  # real English words, not noise

@@ -376,30 +376,28 @@ def planned_triples(plan: dict[str, Any]) -> set[tuple[str, str, int]]:
 
 
 def _progress(rs: RecordSet, latest: np.ndarray) -> tuple[dict[str, tuple[int, int]], list[str]]:
-    """Results done / planned per task, for the sources whose manifest has a plan."""
-    done: dict[str, int] = {}
-    planned: dict[str, int] = {}
-    for index, source in enumerate(rs.sources):
+    """Results done / planned per task, for the sources whose manifest has a plan. A task's planned
+    results are the union of its sources' plans (two folders of one run plan it once), and a
+    planned result is done when any source recorded it."""
+    planned: dict[str, set[tuple]] = {}
+    for source in rs.sources:
         plan = source.plan
         if not plan or not plan.get("tasks"):
             continue
         triples = planned_triples(plan)
-        per_task = len(triples)
-        mine = latest[rs.source[latest] == index]
-        method_labels = [m.label for m in rs.methods]
-        metric_labels = [m.label for m in rs.metrics]
-        seen, inverse = np.unique(np.stack([rs.method[mine], rs.metric[mine], rs.seed[mine]]).T, axis=0,
-                                  return_inverse=True)
-        wanted = np.array([(method_labels[m], metric_labels[c], s) in triples for m, c, s in seen.tolist()], dtype=bool)
-        keep = mine[wanted[inverse.reshape(-1)]] if mine.size else mine
-        combos = np.unique(np.stack([rs.table[keep], rs.method[keep], rs.metric[keep], rs.seed[keep]]).T, axis=0)
-        tasks_of = [rs.tables[t].task for t in combos[:, 0].tolist()] if combos.size else []
         for task in plan["tasks"]:
-            planned[task] = planned.get(task, 0) + per_task
-            done.setdefault(task, 0)
-        for task in tasks_of:
-            if task in planned:
-                done[task] += 1
-    progress = {task: (min(done[task], planned[task]), planned[task]) for task in planned}
+            planned.setdefault(task, set()).update(triples)
+    if not planned:
+        return {}, []
+    method_labels = [m.label for m in rs.methods]
+    metric_labels = [m.label for m in rs.metrics]
+    combos = (np.unique(np.stack([rs.table[latest], rs.method[latest], rs.metric[latest], rs.seed[latest]]).T, axis=0)
+              if latest.size else np.zeros((0, 4), dtype=np.int64))
+    done = dict.fromkeys(planned, 0)
+    for table, method, metric, seed in combos.tolist():
+        task = rs.tables[table].task
+        if task in planned and (method_labels[method], metric_labels[metric], seed) in planned[task]:
+            done[task] += 1
+    progress = {task: (done[task], len(triples)) for task, triples in planned.items()}
     not_started = [task for task, (d, _) in progress.items() if d == 0]
     return progress, not_started

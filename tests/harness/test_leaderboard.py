@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -256,6 +257,21 @@ def test_a_partial_run_says_so(tmp_path):
     text = leaderboard(tmp_path / "run")
     assert "PARTIAL RUN: 23 of 50 planned results" in text and "partial: 23/25 results" in text
     assert "Planned but without any record: other/net/out" in text
+
+
+def test_the_same_run_read_twice_is_complete_and_two_runs_plan_their_union(tmp_path):
+    """Planned results are the union of the folders' plans, done where any folder recorded them."""
+    plan = {"tasks": [TASK], "methods": [{"label": "A"}], "metrics": [{"label": "q_up"}], "seeds": [0, 1]}
+    with RunStore.open(tmp_path / "run", {"suite": {"name": "toy"}, "plan": plan}, resume=False) as store:
+        for seed in (0, 1):
+            store.append(rec("A", "q_up", 0.5, seed=seed))
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")
+    assert build_board(read([tmp_path / "run", tmp_path / "copy"])).progress == {TASK: (2, 2)}
+    assert "Complete: all 2 planned results" in leaderboard([tmp_path / "run", tmp_path / "copy"])
+    more = {**plan, "methods": [{"label": "B"}], "seeds": [0]}
+    with RunStore.open(tmp_path / "more", {"suite": {"name": "toy"}, "plan": more}, resume=False) as store:
+        store.append(rec("A", "q_up", 0.5, seed=0))  # planned by the first run only: counts there
+    assert build_board(read([tmp_path / "run", tmp_path / "more"])).progress == {TASK: (2, 3)}
 
 
 def test_a_resume_with_other_selections_plans_anew(tmp_path):

@@ -54,6 +54,26 @@ def _add_list(sub) -> None:
     p.add_argument("kind", nargs="?", choices=KINDS, help="what to list (default: everything)")
 
 
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a number >= 0")
+    return value
+
+
+def _positive(kind):
+    """argparse type: a number of ``kind`` > 0."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text}: expected a number > 0")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
+
+
 def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run a suite and print its leaderboard",
                        description="Run a suite; records go to a run folder, the leaderboard to "
@@ -88,7 +108,7 @@ def _add_run(sub) -> None:
                    help="process (default): each cell in a worker process, with a time limit and crashes contained; "
                         "none: in this process, for debugging")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no leaderboard on stdout")
-    p.add_argument("--save-attributions", type=int, nargs="?", const=8, default=0, metavar="N",
+    p.add_argument("--save-attributions", type=_count, nargs="?", const=8, default=0, metavar="N",
                    help="save the attributions of the first N instances of every cell (default N: 8) in "
                         "RUN_DIR/attributions/ (.npz), for the site's heat-map gallery")
 
@@ -162,7 +182,7 @@ def _add_throughput(sub) -> None:
     p.add_argument("--budget", type=float, default=10.0,
                    help="stop timing a batch size after the round that reaches this many seconds (default: 10)")
     p.add_argument("--max-call", type=float, default=60.0,
-                   help="do not run a batch size expected to take longer a call (default: 60)")
+                   help="do not run a batch size whose call is expected to take longer than this many seconds (default: 60)")
     p.add_argument("--clock", default="wall", choices=("wall", "process"),
                    help="wall seconds (default), or CPU seconds of the process: steadier on a shared CPU")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
@@ -191,7 +211,7 @@ def _add_submit(sub) -> None:
     p.add_argument("--name", help="the leaderboard row name (default: the method's name)")
     p.add_argument("--out", help="bundle folder (default: bundles/<name>-<UTC time>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted submission in --out")
-    p.add_argument("--save-attributions", type=int, default=8, metavar="N",
+    p.add_argument("--save-attributions", type=_count, default=8, metavar="N",
                    help="attributions saved per cell for the site's gallery (default: 8; 0: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _submission_options(p)
@@ -204,9 +224,9 @@ def _submission_options(p) -> None:
                                      "the canonical one, its records what ranks compare against")
     p.add_argument("--suite", help="another suite than the canonical one (development only: publish refuses it)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--memory-limit", type=int, default=None, metavar="MB",
+    p.add_argument("--memory-limit", type=_positive(int), default=None, metavar="MB",
                    help="address-space limit of the worker in MiB (default: 8192; 0: none; none on cuda)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                    help="seconds each validation check may take before the method counts as hung (default: 120)")
 
 
@@ -351,6 +371,11 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"xaibench: calibration of {len(measured.explain)} (task, method) and {len(measured.metrics)} "
               f"(task, method, metric) costs written to {table_path}", file=sys.stderr)
         args.calibration = table_path
+    from pathlib import Path  # noqa: PLC0415
+
+    if args.calibration and not Path(args.calibration).is_file():
+        raise InvalidParameterError(f"--calibration {args.calibration}: no such file; omit it for the shipped "
+                                    "table, or make one with `xaibench plan --calibrate --out DIR --output FILE`")
     calibration = planning.Calibration.load(args.calibration or planning.CALIBRATION)
     estimate = planning.estimate(plan, calibration)
     print(planning.render(plan, estimate, workers=args.workers, calibration=calibration))
@@ -479,8 +504,10 @@ def _submit(args: argparse.Namespace) -> int:
     print("\n".join(done.ranks))
     kind = "PARTIAL bundle (publish refuses it for the main board)" if bundle["partial"] else "bundle"
     covered = bundle["coverage"]
+    then = ("submit again without --tasks for a complete bundle to publish" if bundle["partial"]
+            else f"publish it with `xaibench publish {done.directory}`")
     print(f"xaibench: {kind} in {done.directory}: {covered['recorded']}/{covered['planned']} planned results, "
-          f"{len(bundle['records'])} records; publish it with `xaibench publish {done.directory}`", file=sys.stderr)
+          f"{len(bundle['records'])} records; {then}", file=sys.stderr)
     return 0
 
 

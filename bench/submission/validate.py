@@ -249,7 +249,7 @@ def _check_task(report: Report, worker, source: MethodSource, ref, context, plan
 
 def _time_budget(report: Report, worker, source, ref, context, plan, timeout: float, first: dict) -> bool:
     task, k = ref.name, first["n"]
-    n_suite = plan.n_instances or k
+    n_suite = getattr(ref, "n_instances", None) or plan.n_instances or k  # the task's own count where it has one
     budget = plan.cell_timeout or math.inf
     allowance = max(timeout, 2 * budget * k / n_suite) if math.isfinite(budget) else None
     result = _job(report, worker, CanonicalCell(source, report.method["name"], ref, plan.metrics, context),

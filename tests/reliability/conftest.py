@@ -36,7 +36,10 @@ target = "value"
 """
 N_RECORDS = 2 * 3 * (3 + 2)  # methods × seeds × (metrics + 2 cost metrics)
 
-LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); from harness import toys; from reliability import faults; "
+# Ctrl-C's handler is installed explicitly: a test run started in the background (``cmd &``) inherits
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
+LAUNCH = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          "import sys; sys.path.insert(0, {tests!r}); from harness import toys; from reliability import faults; "
           "toys.register_all(); faults.register(); from xaibench.cli import main; sys.exit(main(sys.argv[1:]))")
 
 

@@ -69,6 +69,13 @@ def summarise(tables: list[TaskTable]) -> list[CategorySummary]:
     return out
 
 
+def summary_rows(summaries: list[CategorySummary]) -> list[str]:
+    """The summary's methods, once each: ranked ones in the first category's order, then those with gaps."""
+    ranked = [m for s in summaries if s.ranking is not None for m in s.methods]
+    gaps = [m for s in summaries for m in s.unranked]
+    return list(dict.fromkeys(ranked + gaps))
+
+
 def _reorder(ranking: Ranking, order: np.ndarray) -> Ranking:
     position = {int(old): new for new, old in enumerate(order.tolist())}
     return Ranking(ranking.n_tasks, ranking.mean_rank[order], ranking.ci_low[order], ranking.ci_high[order],

@@ -76,7 +76,10 @@ def frame(board: Board):
 
 
 def to_json(board: Board) -> str:
-    return frame(board).to_json(orient="records", indent=1, force_ascii=False)
+    """A JSON array with one cell (or summary row) per line: compact, and line-diffable."""
+    lines = frame(board).to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    lines = [json.dumps(json.loads(line), ensure_ascii=False) for line in lines]  # no "\\/" escapes
+    return "[\n" + ",\n".join(lines) + "\n]\n"
 
 
 def to_csv(board: Board) -> str:

@@ -94,7 +94,13 @@ class Calibration:
         """This table with ``other``'s entries replacing the same ones."""
         return Calibration({**self.explain, **other.explain}, {**self.metrics, **other.metrics},
                            {**self.tasks, **{t: {**self.tasks.get(t, {}), **v} for t, v in other.tasks.items()}},
-                           self.measured + other.measured)
+                           _newest(self.measured + other.measured))
+
+
+def _newest(measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The measurement notes, one per source: a source calibrated again keeps only its newest note."""
+    latest = {note.get("source"): i for i, note in enumerate(measured)}
+    return [note for i, note in enumerate(measured) if latest[note.get("source")] == i]
 
 
 def _round(seconds: float) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 
+from .across_tasks import summary_rows
 from .metric_checks import Agreement
 from .tables import COST, Board, CategorySummary, CellResult, Column, TaskTable
 
@@ -104,8 +105,7 @@ class _Writer:
         ranked = [s for s in board.summary if s.ranking is not None]
         out = [self.heading(2, "Summary: mean rank per category")]
         if ranked:
-            methods = list(dict.fromkeys(m for s in ranked for m in s.methods))
-            methods += [m for s in board.summary for m in s.unranked if m not in methods]
+            methods = summary_rows(board.summary)
             headers = ["method"] + [self.esc(f"{s.category} ({len(s.tasks)} task{'s' if len(s.tasks) != 1 else ''})")
                                     for s in ranked]
             rows = [[self.esc(m)] + [self.esc(_summary_cell(s, m)) for s in ranked] for m in methods]

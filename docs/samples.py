@@ -78,10 +78,18 @@ def standard() -> str:
     text = _leaderboard(STANDARD)
     lines = [f"Standard suite version {_suite_version(STANDARD)}: {results['n_records']:,} records "
              f"({size:.1f} MB of Parquet) on {manifest.get('device_name') or manifest.get('device')}."]
-    for timing in results.get("timing") or []:
-        lines.append(f"Measured: {timing['wall_seconds'] / 3600:.2f} h of wall time "
-                     f"({timing['cpu_seconds'] / 3600:.2f} h of CPU) with `{timing['command']}`; load average "
-                     f"{timing['load_average']} while it ran.")
+    timings = results.get("timing") or []
+    for timing in timings:
+        if "cpu_seconds" in timing:
+            lines.append(f"Measured: {timing['wall_seconds'] / 3600:.2f} h of wall time "
+                         f"({timing['cpu_seconds'] / 3600:.2f} h of CPU) with `{timing['command']}`; load average "
+                         f"{timing['load_average']} while it ran.")
+        else:  # an invocation that was killed: its last minute's sample, resumed by the next entry
+            lines.append(f"Measured: {timing['wall_seconds'] / 3600:.2f} h of wall time with `{timing['command']}` "
+                         f"before it was stopped (resumed below); load average {timing['load_average']}.")
+    if len(timings) > 1:
+        total = sum(timing["wall_seconds"] for timing in timings)
+        lines.append(f"In all: {total / 3600:.2f} h of wall time over {len(timings)} invocations.")
     provenance = next(line for line in text.splitlines() if line.startswith("Provenance:"))
     status = [line for line in text.splitlines() if line.startswith(("Complete:", "PARTIAL RUN:"))]
     summary = _demote(_section(text, "## Summary: mean rank per category"), 2)

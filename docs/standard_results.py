@@ -60,10 +60,11 @@ def timed_run(command: list[str], out: Path) -> dict:
             loads.append(os.getloadavg()[0])
             if out.is_dir():
                 partial.write_text(json.dumps({
-                    "command": shlex.join(command), "started": started.isoformat(timespec="seconds"),
+                    "command": shown, "started": started.isoformat(timespec="seconds"),
                     "wall_seconds": round(time.perf_counter() - start, 1), "exit_status": "killed before the end",
                     "cpus": os.cpu_count(), "load_average": _loads(loads)}, indent=1) + "\n", encoding="utf-8")
 
+    shown = shlex.join(["xaibench"] + command[command.index(XAIBENCH[0]) + 1:])  # not this checkout's path
     sampler = threading.Thread(target=sample, daemon=True)
     started = dt.datetime.now(dt.timezone.utc)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -75,7 +76,7 @@ def timed_run(command: list[str], out: Path) -> dict:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"command": shlex.join(["xaibench"] + command[command.index(XAIBENCH[0]) + 1:]),
+    return {"command": shown,
             "started": started.isoformat(timespec="seconds"), "wall_seconds": round(wall, 1),
             "cpu_seconds": round(cpu, 1), "exit_status": code, "cpus": os.cpu_count(),
             "load_average": _loads(loads)}
@@ -111,9 +112,12 @@ def main(argv: list[str]) -> int:
         if workers is not None:
             command += ["--workers", str(workers)]
         print(f"standard_results: {shlex.join(command)}", flush=True)
+        previous = _history(out)  # before the run, which rewrites the partial entry each minute
+        if previous:  # a killed earlier invocation is kept even if this one is killed too
+            (out / "timing.json").write_text(json.dumps(previous, indent=1) + "\n", encoding="utf-8")
         timing = timed_run(command, out)
         timing["workers"] = workers or 1
-        previous = _history(out)  # read after the run: a killed earlier invocation's partial entry too
+        (out / PARTIAL).unlink(missing_ok=True)  # this invocation ended: its full entry replaces it
         (out / "timing.json").write_text(json.dumps(previous + [timing], indent=1) + "\n", encoding="utf-8")
         print(f"standard_results: {json.dumps(timing)}", flush=True)
         if timing["exit_status"] not in (0, 1):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..across_tasks import summary_rows
 from ..attributions import task_folder
 from ..tables import COST, Board, CellResult, TaskTable
 from . import plots
@@ -135,8 +136,7 @@ def _index_page(env, out: Path, board: Board, pages: list[dict[str, Any]], origi
 def _summary(board: Board) -> tuple[list[dict[str, Any]], list[str]]:
     ranked = [s for s in board.summary if s.ranking is not None]
     categories = [s.category for s in ranked]
-    methods = list(dict.fromkeys(m for s in ranked for m in s.methods))
-    methods += [m for s in board.summary for m in s.unranked if m not in methods]
+    methods = summary_rows(board.summary)
     rows = []
     for method in methods:
         cells = []

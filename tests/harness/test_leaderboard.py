@@ -224,6 +224,16 @@ def test_summary_ranks_complete_methods_and_lists_gaps():
     assert "Iman-Davenport" in text and "Nemenyi CD" in text
 
 
+def test_a_method_with_gaps_in_several_categories_is_one_summary_row():
+    rows = [{**r, "status": "error", "values": None, "error_type": "ValueError", "error": "it broke"}
+            if r["method"] == "flaky" and r["dataset"] == "s3" else r for r in summary_records()]
+    board = build_board(read(rows))
+    assert [s.unranked for s in board.summary if s.unranked] == [{"flaky": ["s3/m/t"]}] * 2
+    summary = leaderboard(rows).split("## Summary")[1].split("\n\n- ")[0]
+    assert [line.split("|")[1].strip() for line in summary.splitlines() if line.startswith("| ")][1:] == [
+        "good", "mid", "bad", "flaky"]
+
+
 def test_metric_sanity_flags_a_metric_that_ranks_random_above_another_method():
     rows = []
     for task in ("synthetic_a/m/t", "synthetic_b/m/t", "real/m/t"):

@@ -120,6 +120,12 @@ def test_the_table_round_trips_and_new_measurements_replace_old(tmp_path):
     assert merged.tasks[TASK] == {"load_seconds": 1.0, "n_available": 10}
 
 
+def test_a_source_calibrated_again_keeps_one_note():
+    notes = [{"date": d, "source": s} for d, s in (("1", "runs/a"), ("2", "runs/b"), ("3", "runs/a"))]
+    merged = Calibration(measured=notes[:2]).merge(Calibration(measured=notes[2:]))
+    assert merged.measured == [notes[1], notes[2]]
+
+
 def test_the_calibration_plan_runs_each_method_once_on_few_instances():
     small = calibration_plan(resolve(parse_suite(SUITE, source="s.toml")), 3)
     assert small.n_instances == 3 and [small.seeds_of(m) for m in small.methods] == [(0,), (0,)]

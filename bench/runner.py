@@ -136,11 +136,24 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
             backend.execute(cells, done, on_record, on_cell_done)
     finally:
         bar.close()
-        for (task, metric), records in skipped.items():
-            methods = sorted({r["method"] for r in records})
-            log.info("skipped %s on %s for %d method(s) (%s): %s", metric, task, len(methods),
-                     ", ".join(methods), records[0]["error"])
+        for line in _skip_lines(skipped):
+            log.info("%s", line)
     return written
+
+
+def _skip_lines(skipped: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
+    """One line per metric and reason: the tasks and methods it was skipped for (not one per task)."""
+    grouped: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+    for (task, metric), records in skipped.items():
+        tasks, methods = grouped.setdefault((metric, records[0]["error"]), ([], set()))
+        tasks.append(task)
+        methods.update(r["method"] for r in records)
+    lines = []
+    for (metric, reason), (tasks, methods) in grouped.items():
+        shown = ", ".join(tasks[:3]) + (f" and {len(tasks) - 3} more" if len(tasks) > 3 else "")
+        lines.append(f"skipped {metric} on {len(tasks)} task{'s' if len(tasks) != 1 else ''} ({shown}) for "
+                     f"{len(methods)} method(s): {reason}")
+    return lines
 
 
 @contextlib.contextmanager

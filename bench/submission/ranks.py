@@ -16,7 +16,10 @@ from ..tables import Board
 
 def rank_lines(board: Board, method: str) -> list[str]:
     """Human-readable lines on ``method``'s ranks in ``board`` (see the module docstring)."""
-    lines = [f"Ranks of {method} against {len(_others(board, method))} other method(s):"]
+    others = _others(board, method)
+    if not others:  # a place "1st of 1" or "top group 0/7" would say nothing
+        return [f"Ranks of {method}: none, as no other method has results on these tasks."]
+    lines = [f"Ranks of {method} against {len(others)} other method(s):"]
     for summary in board.summary:
         head = f"  {summary.category} ({len(summary.tasks)} task{'s' if len(summary.tasks) != 1 else ''}): "
         if summary.refused:

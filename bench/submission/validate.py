@@ -69,7 +69,11 @@ FIX = {
     "raise": "fix the error at the place shown; run the method on the task in a notebook to debug it "
              "(xaibench.load_task(...) then YourMethod().explain(task, task.inputs[:4], seed=0))",
     "class": "see docs/SUBMITTING.md for a complete example class",
+    "import": "fix the Python error at the line shown (`python YOUR_FILE.py` shows it in context); a module it "
+              "imports must be installed in this environment (pip install ...)",
 }
+IMPORT_ERRORS = {"SyntaxError", "IndentationError", "TabError", "ImportError", "ModuleNotFoundError"}
+"""Failures of ``import FILE`` itself: said as the file's, not the class's."""
 
 
 @dataclass
@@ -118,7 +122,7 @@ class Report:
         for check in self.checks:
             if check.task != current:
                 current = check.task
-                lines.append(f"{check.task}:" if check.task else "class:")
+                lines.append(f"{check.task}:" if check.task else "file and class:")
             lines.append(f"  {check.status.upper() if check.status == 'failed' else check.status:8} {check.name}"
                          + (f": {check.detail}" if check.detail else ""))
             if check.status == "failed" and check.fix:
@@ -313,6 +317,8 @@ def _failure(report: Report, name: str, failure: Failure, task: str | None) -> N
     elif failure.type == "MemoryError" or "can't allocate memory" in failure.message:
         limit = report.sandbox.get("memory_mb")
         report.add(name, "failed", f"ran out of memory (limit {limit} MB): {text}", FIX["memory"], task)
+    elif name == "the method class" and failure.type in IMPORT_ERRORS:
+        report.add("importing the file", "failed", f"it cannot be imported: {text}", FIX["import"], task)
     elif failure.type == "SubmissionError":
         report.add(name, "failed", failure.message, FIX["class"], task)
     else:

@@ -412,3 +412,12 @@ def test_a_torn_last_line_is_skipped_and_corruption_is_an_error(tmp_path):
         leaderboard(run)
     with pytest.raises(ResultsError, match="does not exist"):
         leaderboard(tmp_path / "nowhere")
+
+
+def test_submit_ranks_say_none_where_no_other_method_has_results():
+    from xaibench.submission.ranks import rank_lines  # noqa: PLC0415
+
+    alone = build_board(read([r for r in summary_records() if r["method"] == "good"]))
+    assert rank_lines(alone, "good") == ["Ranks of good: none, as no other method has results on these tasks."]
+    lines = rank_lines(build_board(read(summary_records())), "good")
+    assert lines[0] == "Ranks of good against 3 other method(s):" and "1st of 3" in lines[1]

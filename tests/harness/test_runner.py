@@ -186,3 +186,16 @@ def test_devices_are_checked_before_any_work():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA device is available"):
             check_device("cuda")
+
+
+def test_skipped_cells_are_logged_once_per_metric_and_reason():
+    from xaibench.runner import _skip_lines  # noqa: PLC0415
+
+    def rec(method, error="needs ground truth"):
+        return {"method": method, "error": error}
+
+    skipped = {(f"t{i}", "gt"): [rec("a"), rec("b")] for i in range(5)}
+    skipped[("t0", "ros")] = [rec("a", "not for images")]
+    assert _skip_lines(skipped) == [
+        "skipped gt on 5 tasks (t0, t1, t2 and 2 more) for 2 method(s): needs ground truth",
+        "skipped ros on 1 task (t0) for 1 method(s): not for images"]

@@ -8,10 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from harness import toys
-from reliability import faults
 from reliability.conftest import SUITE as RELIABILITY_SUITE
 from reliability.conftest import comparable
+from reliability.conftest import plugins  # noqa: F401 - the same autouse fixture: toy and fault plugins
 
 from xaibench.store import read_records
 
@@ -33,15 +32,6 @@ def suite_text(delay: float = 0.05, broken: bool = True) -> str:
 
 SUITE = suite_text()
 N_RECORDS = 2 * 2 * 3 * (3 + 2)  # tasks × methods × seeds × (metrics + 2 cost metrics)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def plugins():
-    toys.register_all()
-    faults.register()
-    yield
-    faults.unregister()
-    toys.unregister_all()
 
 
 @pytest.fixture(scope="package")

@@ -136,6 +136,16 @@ def test_code_run_at_import_is_confined_too(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.parametrize("text, error", [("class A(:\n    pass\n", "SyntaxError"),
+                                         ("import no_such_module_xyz\n", "ModuleNotFoundError")])
+def test_a_file_that_cannot_be_imported_is_said_so_with_its_error(tmp_path, text, error):
+    path = write(tmp_path, "broken.py", text)
+    report = _validate(tmp_path, f"{path}:A")
+    assert [c.name for c in report.failed] == ["importing the file"]
+    assert report.failed[0].detail.startswith(f"it cannot be imported: {error}") and "line" in report.failed[0].fix
+    assert "file and class:" in report.render()
+
+
 def test_the_command_exits_1_when_a_check_fails(tmp_path, capsys):
     suite = write(tmp_path, "tiny.toml", TINY_SUITE)
     path = write(tmp_path, "notamethod.py", "class Bad:\n    pass\n")

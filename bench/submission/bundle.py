@@ -62,8 +62,10 @@ def record_hash(record: Mapping[str, Any]) -> str:
 def coverage(records: Iterable[Mapping[str, Any]], plan: Mapping[str, Any], method: str) -> dict[str, Any]:
     """Planned (task, metric, seed) results of ``method`` against those recorded (any status)."""
     seen = {(r["task"], r["metric"], r["seed"]) for r in records if r.get("method") == method}
-    planned = [(t, m["label"], s) for t in plan.get("tasks", []) for m in plan.get("metrics", [])
-               for s in plan.get("seeds", [])]
+    from ..tables import planned_triples  # noqa: PLC0415
+
+    triples = sorted((m, s) for label, m, s in planned_triples(plan) if label == method)
+    planned = [(t, m, s) for t in plan.get("tasks", []) for m, s in triples]
     missing = [p for p in planned if p not in seen]
     return {"planned": len(planned), "recorded": len(planned) - len(missing),
             "missing": [f"{t} × {m} × seed {s}" for t, m, s in missing[:20]]}

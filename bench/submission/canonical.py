@@ -12,7 +12,7 @@ suite. Submitted records go to ``RESULTS/submissions/<name>/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,18 @@ def canonical_plan(suite: str | Path | None = None, *, results: str | Path | Non
 
     return resolve(canonical_suite(suite, results), tasks=list(tasks) if tasks else None,
                    methods=list(methods) if methods else None)
+
+
+def submission_seeds(plan: Mapping[str, Any], stochastic: bool) -> list[int]:
+    """The seeds a submitted method runs at, from the canonical plan as its manifest describes it:
+    a deterministic method the suite's seeds; a stochastic one the most any method entry of the
+    suite is given (the standard suite's stochastic built-ins run 3 seeds), so that it is averaged
+    over as many draws as they are."""
+    default = list(plan.get("seeds") or [0])
+    if not stochastic:
+        return default
+    given = [list(m.get("seeds") or default) for m in plan.get("methods") or [] if isinstance(m, Mapping)]
+    return max(given, key=len, default=default) if given else default
 
 
 def run_context(plan: Plan, *, device: str = "cpu", n_instances: int | None = None) -> RunContext:

@@ -75,7 +75,7 @@ def load_canon(results: Path) -> Canon:
     standard = standard_dir(results)
     check_published(standard)
     plan = canonical_plan(None, results=results)
-    described = {k: v for k, v in plan.describe().items() if k != "methods"}
+    described = plan.describe()  # its methods' seeds give a stochastic submission's (submission_seeds)
     table = read_table(standard, ["code_sha256", "method", "method_name"])
     codes = set(table.column("code_sha256").to_pylist())
     taken = set(table.column("method").to_pylist()) | set(table.column("method_name").to_pylist())

@@ -16,6 +16,7 @@ checked by :mod:`xaibench.submission.verify`) and keeps its own as ``method_code
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -74,27 +75,33 @@ def submission_records(folder: Path) -> list[dict[str, Any]]:
 def leaderboard_sources(standard: str | Path, extra: Iterable[Mapping[str, Any]] = (),
                         tasks: set[str] | None = None) -> Iterator[list[Path]]:
     """Paths :func:`xaibench.recordset.read` takes for the whole leaderboard of ``standard`` (the
-    built-in records): ``standard`` itself and one temporary records file with the records of every
-    submission in :func:`submissions_root` (and ``extra`` ones); ``tasks``: only the records of these
-    tasks (the built-in ones then go through that file too)."""
+    built-in records): ``standard`` itself, one temporary records file per submission in
+    :func:`submissions_root` (beside a copy of its manifest, so that its plan counts in the board's
+    progress), and one with the ``extra`` records; ``tasks``: only the records of these tasks (the
+    built-in ones then go through a temporary file too)."""
     from ..results import iter_records  # noqa: PLC0415
+    from ..store import MANIFEST  # noqa: PLC0415
 
     standard = Path(standard)
     present = has_records(standard)
     sources = [standard] if present and tasks is None else []
     with tempfile.TemporaryDirectory(prefix="xaibench-board-") as tmp:
-        path = Path(tmp) / RECORDS
-        with open(path, "w", encoding="utf-8") as handle:
-            if present and tasks is not None:
-                for record in iter_records(standard):
-                    if record.get("task") in tasks:
-                        handle.write(dumps(record) + "\n")
-            for folder in submission_folders(submissions_root(standard)):
-                for record in submission_records(folder):
+        def write(name: str, records: Iterable[Mapping[str, Any]], manifest: Path | None = None) -> None:
+            folder = Path(tmp) / name
+            folder.mkdir()
+            path = folder / RECORDS
+            with open(path, "w", encoding="utf-8") as handle:
+                for record in records:
                     if tasks is None or record.get("task") in tasks:
                         handle.write(dumps(record) + "\n")
-            for record in extra:
-                handle.write(dumps(record) + "\n")
-        if path.stat().st_size:
-            sources.append(path)
+            if path.stat().st_size:
+                if manifest is not None and manifest.is_file() and tasks is None:  # a slice plans less
+                    shutil.copyfile(manifest, folder / MANIFEST)
+                sources.append(path)
+
+        if present and tasks is not None:
+            write("standard", iter_records(standard))
+        for i, folder in enumerate(submission_folders(submissions_root(standard))):
+            write(f"submission-{i}", submission_records(folder), folder / MANIFEST)
+        write("extra", extra)
         yield sources

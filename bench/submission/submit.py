@@ -69,7 +69,7 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
     from ..runner import run_plan  # noqa: PLC0415
     from ..suite import MethodEntry  # noqa: PLC0415
     from .bundle import write_bundle  # noqa: PLC0415
-    from .canonical import canonical_plan  # noqa: PLC0415
+    from .canonical import canonical_plan, submission_seeds  # noqa: PLC0415
 
     source = parse_spec(spec)
     if name is not None and not NAME.fullmatch(name):
@@ -82,7 +82,8 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
     cls = load_class(source)
     label = name or cls.name
     base = canonical_plan(suite, results=results, tasks=tasks)
-    plan = replace(base, methods=(MethodEntry(label, cls()),))
+    seeds = tuple(submission_seeds(base.describe(), bool(getattr(cls, "stochastic", False))))
+    plan = replace(base, methods=(MethodEntry(label, cls(), seeds),))
     folder = Path(out) if out else _default_out(label)
     scratch = tempfile.mkdtemp(prefix="xaibench-scratch-")
     confinement = Confinement(scratch, None if device.startswith("cuda") else memory_mb, guarded=(source.path,),

@@ -49,11 +49,13 @@ from ..errors import BundleError
 from ..records import canonical_json, record_key
 from ..store import MANIFEST, RECORDS, latest_per_key, read_records
 from .bundle import BUNDLE, FORMAT, FORMAT_VERSION, SOURCE, record_hash, sha256_file
+from .canonical import submission_seeds
 
 MAX_BUNDLE_JSON = 16 << 20
 SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-PLAN_FIELDS = ("tasks", "metrics", "seeds", "n_instances", "n_background", "model_seed", "cell_timeout")
+PLAN_FIELDS = ("tasks", "metrics", "seeds", "n_instances", "task_n_instances", "n_background", "model_seed",
+               "cell_timeout")
 RECORD_SETTINGS = {"suite": "name", "suite_version": "version"}
 
 
@@ -76,7 +78,7 @@ class Canon:
     """What a bundle must match: the published suite and plan, value code, and names in use."""
 
     suite: Mapping[str, Any]  # name, version, sha256
-    plan: Mapping[str, Any]  # Plan.describe() without methods
+    plan: Mapping[str, Any]  # Plan.describe() of the published suite
     harness_sha256: str | None
     taken: frozenset[str]  # built-in method names and labels
 
@@ -338,7 +340,9 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
                                   f"of {_short(canon.plan.get(field))}): non-canonical settings are refused; submit "
                                   "again without --suite or other selections")
     metrics = {m["label"]: m for m in canon.plan["metrics"]}
-    tasks, seeds = set(canon.plan["tasks"]), set(canon.plan["seeds"])
+    ordered = submission_seeds(canon.plan, bool(bundle["method"].get("stochastic")))
+    tasks, seeds = set(canon.plan["tasks"]), set(ordered)
+    per_task = canon.plan.get("task_n_instances") or {}
     for r in records:
         where = _where(r)
         metric = metrics.get(r.get("metric"))
@@ -352,13 +356,14 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
             if r.get(field) != canon.suite.get(key):
                 raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical "
                                   f"{canon.suite.get(key)!r}")
-        for field, key in (("n_instances_requested", "n_instances"), ("n_background", "n_background"),
-                           ("model_seed", "model_seed")):
-            if r.get(field) != canon.plan.get(key):
-                raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical {canon.plan.get(key)!r}")
+        expected = {"n_instances_requested": per_task.get(r.get("task"), canon.plan.get("n_instances")),
+                    "n_background": canon.plan.get("n_background"), "model_seed": canon.plan.get("model_seed")}
+        for field, value in expected.items():  # a task's own instance budget, where the suite gives one
+            if r.get(field) != value:
+                raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical {value!r}")
     seen = {(r["task"], r["metric"], r["seed"]) for r in records}
-    missing = [(t, m, s) for t in canon.plan["tasks"] for m in metrics for s in canon.plan["seeds"]
-               if (t, m, s) not in seen]
+    missing = [(t, m, s) for t in canon.plan["tasks"] for m, metric in metrics.items()
+               for s in ordered[:metric.get("n_seeds") or len(ordered)] if (t, m, s) not in seen]
     if missing:
         t, m, s = missing[0]
         raise BundleError(f"the bundle is incomplete: {len(missing)} planned result(s) have no record (e.g. {t} × {m} "

@@ -10,14 +10,14 @@ from pathlib import Path
 TINY_SUITE = """
 name = "tiny"
 version = "1"
-description = "a tiny canonical suite for the submission tests: 3 tasks, 3 methods, 2 metrics, 4 instances"
+description = "a tiny canonical suite for the submission tests: 3 tasks, 3 methods, 2 metrics, 4 instances (3 on one task)"
 seeds = [0]
 n_instances = 4
 n_background = 16
 cell_timeout = 120
 
-methods = ["random", "saliency", "input_x_gradient"]
-metrics = ["deletion_auc", "insertion_auc"]
+methods = [{ name = "random", seeds = [0, 1] }, "saliency", "input_x_gradient"]
+metrics = ["deletion_auc", { name = "insertion_auc", n_seeds = 1 }]
 
 [[tasks]]
 datasets = ["breast_cancer", "digits"]
@@ -28,6 +28,7 @@ target = "logit"
 dataset = "synthetic_copy"
 model = "sequence_lm"
 target = "next_token_logprob"
+n_instances = 3  # a task's own budget, as the standard suite gives its costliest tasks
 """
 
 GOOD = '''

@@ -94,6 +94,39 @@ def test_published_method_appears_ranked_in_the_leaderboard_and_the_site(tmp_pat
     listed = set(json.loads((merged / "bundle.json").read_text())["files"])
     assert tree(merged) - {"attributions", *{str(Path(n).parent) for n in listed}} == listed | {"bundle.json"}
     assert NAME in (site / "index.html").read_text()
+    # planned per task: random 2 seeds × (deletion + 2 costs) + 1 insertion, 4 for each other method, 4 for NAME
+    assert "Complete: all 57 planned results are recorded." in board
+
+
+def test_submission_seeds_follow_the_suites_stochastic_built_ins():
+    from xaibench.submission.canonical import submission_seeds  # noqa: PLC0415
+
+    plan = {"seeds": [0], "methods": [{"label": "a", "seeds": [0]}, {"label": "b", "seeds": [0, 1, 2]}]}
+    assert submission_seeds(plan, stochastic=False) == [0]
+    assert submission_seeds(plan, stochastic=True) == [0, 1, 2]
+    assert submission_seeds({"seeds": [3], "methods": []}, stochastic=True) == [3]
+
+
+def test_a_stochastic_method_is_submitted_at_the_stochastic_built_ins_seeds(results, tmp_path):
+    from xaibench.registries import methods  # noqa: PLC0415
+
+    text = helpers.GOOD.format(name="noisy_grad").replace(
+        'scale: float = 2.0', 'scale: float = 2.0\n    stochastic: ClassVar[bool] = True').replace(
+        "return self.scale * grad * x",
+        "noise = torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(seed))\n"
+        "        return self.scale * grad * x + 0.01 * noise").replace("import xaibench", "import torch\nimport xaibench")
+    source = helpers.write(tmp_path, "noisy.py", text)
+    try:
+        done = submit(f"{source}:GradTimesInput", results=results, out=tmp_path / "bundle", progress=False, timeout=60)
+    finally:
+        methods.remove("noisy_grad")
+    seeds = {(r["metric"], r["seed"]) for r in read_records(done.directory / "records.jsonl")}
+    assert {s for m, s in seeds if m == "deletion_auc"} == {0, 1}  # as random's seeds in the tiny suite
+    assert {s for m, s in seeds if m == "insertion_auc"} == {0}  # n_seeds = 1
+    data = json.loads((done.directory / "bundle.json").read_text())
+    assert data["coverage"]["planned"] == data["coverage"]["recorded"] == 3 * (2 + 1 + 2 * 2)
+    reseal(done.directory, records=lambda rs: [r for r in rs if r["seed"] == 0])
+    refused(done.directory, results, r"the bundle is incomplete: 9 planned result\(s\) have no record")
 
 
 def test_publishing_twice_needs_replace(results, good_bundle):

@@ -28,8 +28,9 @@ BAD = {
              "    if not (x[:, None] == task.inputs[None]).flatten(2).all(-1).any(-1).all():\n"
              "        raise ValueError('only the test instances themselves, please')\n    return x.clone()",
 }
-STABLE_SUITE = TINY_SUITE.replace('metrics = ["deletion_auc", "insertion_auc"]',
+STABLE_SUITE = TINY_SUITE.replace('metrics = ["deletion_auc", { name = "insertion_auc", n_seeds = 1 }]',
                                   'metrics = ["deletion_auc", { name = "max_sensitivity", params = { n_samples = 2 } }]')
+assert "max_sensitivity" in STABLE_SUITE  # the replaced line is still the tiny suite's
 
 
 def _class(cls: str) -> str:

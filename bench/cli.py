@@ -502,9 +502,11 @@ def _submit(args: argparse.Namespace) -> int:
     bundle = done.bundle
     print(done.report.render())
     print("\n".join(done.ranks))
-    kind = "PARTIAL bundle (publish refuses it for the main board)" if bundle["partial"] else "bundle"
+    kind = ("development bundle (another suite than the canonical one: publish refuses it)" if not done.canonical
+            else "PARTIAL bundle (publish refuses it for the main board)" if bundle["partial"] else "bundle")
     covered = bundle["coverage"]
-    then = ("submit again without --tasks for a complete bundle to publish" if bundle["partial"]
+    then = ("submit again without --suite for a bundle to publish" if not done.canonical
+            else "submit again without --tasks for a complete bundle to publish" if bundle["partial"]
             else f"publish it with `xaibench publish {done.directory}`")
     print(f"xaibench: {kind} in {done.directory}: {covered['recorded']}/{covered['planned']} planned results, "
           f"{len(bundle['records'])} records; {then}", file=sys.stderr)

@@ -103,7 +103,7 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
     written = 0
     skipped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     failures: set[tuple[str, str]] = set()
-    capped: set[str] = set()
+    capped: dict[str, tuple[int, int]] = {}  # task → (instances it has, instances requested)
     bar = tqdm(total=len(cells), desc=title, unit="cell", disable=not progress, dynamic_ncols=True)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -115,11 +115,8 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
         written += 1
         where = f"{record['task']} × {record['method']} × {record['metric']} (seed {record['seed']})"
         requested = record.get("n_instances_requested")
-        if requested is not None and record["n_instances"] < requested and record["task"] not in capped:
-            capped.add(record["task"])
-            log.warning("%s has %d instances to explain, fewer than the %d requested: all %d are explained, and its "
-                        "records say n_instances = %d", record["task"], record["n_instances"], requested,
-                        record["n_instances"], record["n_instances"])
+        if requested is not None and record["n_instances"] < requested:
+            capped.setdefault(record["task"], (record["n_instances"], requested))
         if record["status"] == "skipped":
             skipped.setdefault((record["task"], record["metric"]), []).append(record)
             log.debug("skipped %s: %s", where, record["error"])
@@ -136,24 +133,41 @@ def _execute(cells: list[Cell], done: frozenset[str], store: RunStore, backend, 
             backend.execute(cells, done, on_record, on_cell_done)
     finally:
         bar.close()
+        if capped:
+            log.warning("%s", _capped_line(capped))
         for line in _skip_lines(skipped):
             log.info("%s", line)
     return written
 
 
 def _skip_lines(skipped: dict[tuple[str, str], list[dict[str, Any]]]) -> list[str]:
-    """One line per metric and reason: the tasks and methods it was skipped for (not one per task)."""
-    grouped: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+    """One line per reason (the task's name and the metric's prefix taken out of it): the metrics,
+    tasks and methods it was skipped for — a few lines for a whole suite, not one per cell."""
+    grouped: dict[str, tuple[dict[str, None], dict[str, None], set[str]]] = {}
     for (task, metric), records in skipped.items():
-        tasks, methods = grouped.setdefault((metric, records[0]["error"]), ([], set()))
-        tasks.append(task)
+        first = records[0]
+        reason = str(first["error"]).removeprefix(f"{first.get('metric_name', metric)}: ").replace(task, "the task")
+        metrics, tasks, methods = grouped.setdefault(reason, ({}, {}, set()))
+        metrics[metric] = tasks[task] = None
         methods.update(r["method"] for r in records)
-    lines = []
-    for (metric, reason), (tasks, methods) in grouped.items():
-        shown = ", ".join(tasks[:3]) + (f" and {len(tasks) - 3} more" if len(tasks) > 3 else "")
-        lines.append(f"skipped {metric} on {len(tasks)} task{'s' if len(tasks) != 1 else ''} ({shown}) for "
-                     f"{len(methods)} method(s): {reason}")
-    return lines
+    return [f"skipped {_few(list(metrics))} on {len(tasks)} task{'s' if len(tasks) != 1 else ''} "
+            f"({_few(list(tasks))}) for {len(methods)} method(s): {reason}"
+            for reason, (metrics, tasks, methods) in grouped.items()]
+
+
+def _capped_line(capped: dict[str, tuple[int, int]]) -> str:
+    """One line for the tasks whose test split is smaller than the instances asked of them."""
+    by_dataset: dict[tuple[str, int, int], list[str]] = {}
+    for task, (n, requested) in capped.items():
+        by_dataset.setdefault((task.split("/")[0], n, requested), []).append(task)
+    parts = [f"{dataset} {n} of {requested} ({len(tasks)} task{'s' if len(tasks) != 1 else ''})"
+             for (dataset, n, requested), tasks in by_dataset.items()]
+    return ("fewer test instances than requested, so all of them are explained (the records say n_instances): "
+            + "; ".join(parts))
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 @contextlib.contextmanager

@@ -47,6 +47,7 @@ class Submission:
     bundle: dict[str, Any]
     report: Report
     ranks: list[str]
+    canonical: bool = True  # run on the published results' suite (else publish refuses it)
 
 
 def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = None, suite: str | None = None,
@@ -69,7 +70,7 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
     from ..runner import run_plan  # noqa: PLC0415
     from ..suite import MethodEntry  # noqa: PLC0415
     from .bundle import write_bundle  # noqa: PLC0415
-    from .canonical import canonical_plan, submission_seeds  # noqa: PLC0415
+    from .canonical import canonical_plan, canonical_suite, submission_seeds  # noqa: PLC0415
 
     source = parse_spec(spec)
     if name is not None and not NAME.fullmatch(name):
@@ -99,7 +100,20 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
                           harness_sha256=_package_sha256(),
                           validation={"passed": True, "checks": sum(c.status == "ok" for c in report.checks)},
                           sandbox=sandbox)
-    return Submission(folder, bundle, report, rank_against(folder, bundle, results))
+    canonical = canonical_suite(None, results).identity["sha256"] == bundle["suite"].get("sha256")
+    ranks = rank_against(folder, bundle, results) if canonical else [_not_ranked(folder, bundle, results)]
+    return Submission(folder, bundle, report, ranks, canonical)
+
+
+def _not_ranked(folder: Path, bundle: dict[str, Any], results: str | Path | None) -> str:
+    from .canonical import canonical_suite  # noqa: PLC0415
+
+    published = canonical_suite(None, results).identity
+    ran = bundle["suite"]
+    return (f"Not ranked: the bundle ran suite {ran.get('name')!r} v{ran.get('version')} (SHA-256 "
+            f"{str(ran.get('sha256'))[:12]}...), not the published results' {published['name']!r} v{published['version']} "
+            f"({published['sha256'][:12]}...); ranks compare runs of one suite. Its own leaderboard: "
+            f"`xaibench leaderboard {folder}`.")
 
 
 def rank_against(folder: Path, bundle: dict[str, Any], results: str | Path | None) -> list[str]:

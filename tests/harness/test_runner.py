@@ -188,14 +188,22 @@ def test_devices_are_checked_before_any_work():
             check_device("cuda")
 
 
-def test_skipped_cells_are_logged_once_per_metric_and_reason():
+def test_skipped_cells_are_logged_once_per_reason():
     from xaibench.runner import _skip_lines  # noqa: PLC0415
 
-    def rec(method, error="needs ground truth"):
-        return {"method": method, "error": error}
+    def rec(method, metric, task, why):
+        return {"method": method, "metric_name": metric.split("@")[0], "error": f"{metric.split('@')[0]}: {task} {why}"}
 
-    skipped = {(f"t{i}", "gt"): [rec("a"), rec("b")] for i in range(5)}
-    skipped[("t0", "ros")] = [rec("a", "not for images")]
+    skipped = {(f"t{i}", m): [rec("a", m, f"t{i}", "has no ground truth"), rec("b", m, f"t{i}", "has no ground truth")]
+               for i in range(5) for m in ("gt_x", "gt_y@0.25")}
+    skipped[("t0", "ros")] = [rec("a", "ros", "t0", "is not an image")]
     assert _skip_lines(skipped) == [
-        "skipped gt on 5 tasks (t0, t1, t2 and 2 more) for 2 method(s): needs ground truth",
-        "skipped ros on 1 task (t0) for 1 method(s): not for images"]
+        "skipped gt_x, gt_y@0.25 on 5 tasks (t0, t1, t2 and 2 more) for 2 method(s): the task has no ground truth",
+        "skipped ros on 1 task (t0) for 1 method(s): the task is not an image"]
+
+
+def test_tasks_short_of_instances_are_one_line_grouped_by_dataset():
+    from xaibench.runner import _capped_line  # noqa: PLC0415
+
+    capped = {"breast_cancer/mlp/logit": (142, 200), "breast_cancer/vae/neg_elbo": (142, 200), "wine/mlp/logit": (45, 200)}
+    assert _capped_line(capped).endswith(": breast_cancer 142 of 200 (2 tasks); wine 45 of 200 (1 task)")

@@ -136,8 +136,8 @@ def test_n_instances_beyond_the_data_is_a_visible_recorded_cap(tmp_path, capsys)
     code, _, err = cli(capsys, "run", "--suite", str(write_suite(tmp_path)), "--out", str(tmp_path / "run"),
                        "--n-instances", "1000000", "--seeds", "0", "--quiet", "--isolation", "none")
     assert code == 0, err
-    assert ("toy_linear/toy_linear_model/value has 10 instances to explain, fewer than the 1000000 requested: all 10 "
-            "are explained, and its records say n_instances = 10") in err
+    assert ("fewer test instances than requested, so all of them are explained (the records say n_instances): "
+            "toy_linear 10 of 1000000 (1 task)") in err
     records = list(read_records(tmp_path / "run"))
     assert {(r["n_instances"], r["n_instances_requested"]) for r in records} == {(10, 1000000)}
     assert {len(r["values"]) for r in records if r["category"] != "cost"} == {10}

@@ -181,7 +181,9 @@ def test_a_bundle_run_with_non_canonical_parameters_is_refused(results, tmp_path
                       progress=False, tasks=["breast_cancer/mlp/logit"], timeout=60, save_attributions=0)
     finally:
         methods.remove("noncanonical")
-    assert done.bundle["partial"]
+    assert done.bundle["partial"] and not done.canonical
+    assert re.fullmatch(r"Not ranked: the bundle ran suite 'tiny' v1 \(SHA-256 \w{12}\.\.\.\), not the published "
+                        r"results' 'tiny' v1 \(\w{12}\.\.\.\); .* `xaibench leaderboard .*`\.", " ".join(done.ranks))
     refused(done.directory, results, r"ran suite 'tiny' v1 \(SHA-256 \w+\.\.\.\), not the canonical 'tiny' v1")
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import canonical_json
-from ..store import MANIFEST, RECORDS, atomic_write, latest_per_key, now, read_manifest, read_records
+from ..store import LOCK, MANIFEST, RECORDS, atomic_write, latest_per_key, now, read_manifest, read_records
 
 BUNDLE = "bundle.json"
 SOURCE = "method.py"
@@ -78,6 +78,7 @@ def write_bundle(directory: str | Path, *, name: str, source_path: str | Path, m
     from ..attributions import FOLDER, INDEX, read_index  # noqa: PLC0415
 
     folder = Path(directory)
+    (folder / LOCK).unlink(missing_ok=True)  # the finished run's lock file is not part of the bundle
     shutil.copyfile(source_path, folder / SOURCE)
     manifest = read_manifest(folder)
     records = latest_per_key(read_records(folder / RECORDS))

@@ -43,6 +43,12 @@ def standard_manifest(results: str | Path | None = None) -> dict[str, Any] | Non
     return data if isinstance(data, dict) else None
 
 
+def published_threads(results: str | Path | None = None) -> int | None:
+    """The torch threads per worker the published standard run used (``None``: unknown, or none)."""
+    threads = (standard_manifest(results) or {}).get("threads_per_worker")
+    return threads if isinstance(threads, int) and threads > 0 else None
+
+
 def canonical_suite(suite: str | Path | None = None, results: str | Path | None = None) -> Suite:
     """``suite`` when given (a name or a file); else the published results' suite; else ``standard``."""
     from ..suite import load_suite, parse_suite  # noqa: PLC0415

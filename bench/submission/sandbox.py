@@ -148,6 +148,7 @@ class _AuditHook:
         self.guarded: frozenset[str] = frozenset()
         self.installed = False
         self._seen: list[str] = []
+        self._logged: set[str] = set()  # refusals already logged by this process (``_seen`` is taken per job)
         self._lock = threading.Lock()
         self._busy = threading.local()
 
@@ -201,12 +202,15 @@ class _AuditHook:
 
     def _refuse(self, text: str, path: Any) -> None:
         with self._lock:
+            first = text not in self._logged
+            self._logged.add(text)
             self._seen.append(text)
-        self._busy.on = True
-        try:
-            log.warning("sandbox: the submitted method %s; refused", text)
-        finally:
-            self._busy.on = False
+        if first:  # said once per worker, not at every call of a method that writes on each one
+            self._busy.on = True
+            try:
+                log.warning("sandbox: the submitted method %s; refused", text)
+            finally:
+                self._busy.on = False
         raise PermissionError(errno.EACCES, f"xaibench sandbox: a submitted method {text}, which is not allowed; "
                                             "write only to the working directory or tempfile (a private scratch "
                                             "folder), and start no processes", os.fsdecode(path) if path else None)
@@ -291,6 +295,12 @@ class ConfinedBackend(Backend):
     confinement: Confinement
     cell_timeout: float | None = None
     refused: list[str] = field(default_factory=list)
+    threads: int | None = None
+    """torch CPU threads in the worker (``None``: torch's default); submit uses the published run's
+    threads per worker, so that cost columns and float32 values compare like for like."""
+
+    def describe(self) -> dict:
+        return {"workers": 1, "threads_per_worker": self.threads}
 
     def execute(self, cells, done, on_record: RecordSink, on_cell_done: CellSink) -> None:
         from ..backends.worker import WorkerProcess, WorkerSetup, runtime_plugins  # noqa: PLC0415
@@ -301,7 +311,7 @@ class ConfinedBackend(Backend):
         try:
             worker.prepare(WorkerSetup(runtime_plugins(), frozenset(done),
                                        logging.getLogger("xaibench").getEffectiveLevel(), tuple(sys.path),
-                                       initializer=self.confinement))
+                                       self.threads, initializer=self.confinement))
             for cell in cells:
                 for record in worker.run(cell, self.cell_timeout or None):
                     on_record(record)

@@ -70,7 +70,7 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
     from ..runner import run_plan  # noqa: PLC0415
     from ..suite import MethodEntry  # noqa: PLC0415
     from .bundle import write_bundle  # noqa: PLC0415
-    from .canonical import canonical_plan, canonical_suite, submission_seeds  # noqa: PLC0415
+    from .canonical import canonical_plan, canonical_suite, published_threads, submission_seeds  # noqa: PLC0415
 
     source = parse_spec(spec)
     if name is not None and not NAME.fullmatch(name):
@@ -89,7 +89,8 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
     scratch = tempfile.mkdtemp(prefix="xaibench-scratch-")
     confinement = Confinement(scratch, None if device.startswith("cuda") else memory_mb, guarded=(source.path,),
                               preload=(source.module_name, source.path))
-    backend = ConfinedBackend(confinement, cell_timeout=plan.cell_timeout)
+    backend = ConfinedBackend(confinement, cell_timeout=plan.cell_timeout,
+                              threads=published_threads(results) if device == "cpu" else None)
     try:
         run_plan(plan, folder, device=device, resume=resume, backend=backend, progress=progress,
                  save_attributions=save_attributions)

@@ -25,6 +25,7 @@ happened and how to fix it. After a hang or an exit the remaining checks are not
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import tempfile
@@ -207,7 +208,8 @@ def confined_worker(source: MethodSource, *, memory_mb: int | None, preload: boo
 def _check_task(report: Report, worker, source: MethodSource, ref, context, plan, timeout: float) -> bool:
     """The checks on one task; ``False`` when the method hung or exited (stop everything)."""
     task = ref.name
-    first = _job(report, worker, Explain(source, ref, context, context.n_instances, 0), timeout,
+    small = dataclasses.replace(ref, n_instances=None)  # a few instances even where the suite gives the task more
+    first = _job(report, worker, Explain(source, small, context, context.n_instances, 0), timeout,
                  f"explaining {context.n_instances} instances", task, "explain")
     if first is None:
         return False
@@ -218,7 +220,7 @@ def _check_task(report: Report, worker, source: MethodSource, ref, context, plan
     if not _explained(report, first, task):
         return True
     reference = first["attributions"]
-    again = _job(report, worker, Explain(source, ref, context, context.n_instances, 0), timeout,
+    again = _job(report, worker, Explain(source, small, context, context.n_instances, 0), timeout,
                  "explaining the same instances again", task, "same seed, same result")
     if again is None:
         return False
@@ -227,7 +229,7 @@ def _check_task(report: Report, worker, source: MethodSource, ref, context, plan
         report.add("same seed, same result", "ok" if diff == 0 else "failed",
                    "identical" if diff == 0 else f"seed 0 gave different attributions twice (max |Δ| = {diff:.3g})",
                    FIX["seed"], task)
-    alone = _job(report, worker, Explain(source, ref, context, context.n_instances, 0, one_by_one=True), timeout,
+    alone = _job(report, worker, Explain(source, small, context, context.n_instances, 0, one_by_one=True), timeout,
                  "explaining the instances one by one", task, "batch equals one by one")
     if alone is None:
         return False
@@ -238,7 +240,7 @@ def _check_task(report: Report, worker, source: MethodSource, ref, context, plan
                    f"instance(s) {bad[:5]} differ when explained alone (max |Δ| = "
                    f"{_max_difference(reference, alone['attributions']):.3g})", FIX["batch"], task)
     if report.method and not report.method["stochastic"]:
-        other = _job(report, worker, Explain(source, ref, context, context.n_instances, OTHER_SEED), timeout,
+        other = _job(report, worker, Explain(source, small, context, context.n_instances, OTHER_SEED), timeout,
                      f"explaining with seed {OTHER_SEED}", task, "deterministic as declared")
         if other is None:
             return False
@@ -256,7 +258,8 @@ def _time_budget(report: Report, worker, source, ref, context, plan, timeout: fl
     n_suite = getattr(ref, "n_instances", None) or plan.n_instances or k  # the task's own count where it has one
     budget = plan.cell_timeout or math.inf
     allowance = max(timeout, 2 * budget * k / n_suite) if math.isfinite(budget) else None
-    result = _job(report, worker, CanonicalCell(source, report.method["name"], ref, plan.metrics, context),
+    small = dataclasses.replace(ref, n_instances=None)  # timed on the few, projected to the task's own count
+    result = _job(report, worker, CanonicalCell(source, report.method["name"], small, plan.metrics, context),
                   allowance, f"one canonical cell on {k} instances", task, "time budget")
     if result is None:
         return False

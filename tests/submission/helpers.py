@@ -70,7 +70,7 @@ def published_results(tmp_path_factory) -> Path:
 
         root = tmp_path_factory.mktemp("published")
         suite = write(root, "tiny.toml", TINY_SUITE)
-        run(str(suite), out=root / "runs" / "tiny", progress=False, save_attributions=3)
+        run(str(suite), out=root / "runs" / "tiny", progress=False, save_attributions=3, threads=1)
         results = root / "results"
         assert main(["leaderboard", str(root / "runs" / "tiny"), "--save", str(results / "standard"),
                      "--render-into", str(results)]) == 0

@@ -74,6 +74,9 @@ def test_submit_writes_a_complete_bundle_bound_to_its_source(tmp_path_factory):
     assert data["records"] == {r["key"]: record_hash(r) for r in records}
     code = hashlib.sha256(data["harness_sha256"].encode() + (folder / "method.py").read_bytes()).hexdigest()
     assert {r["code_sha256"] for r in records} == {code} and {r["method"] for r in records} == {NAME}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert not (folder / ".xaibench.lock").exists()  # the run's lock is not part of the bundle
+    assert manifest["threads_per_worker"] == 1  # the published run's threads, so that costs compare like for like
 
 
 def test_submit_prints_the_ranks_against_every_published_method(tmp_path_factory):

@@ -77,6 +77,18 @@ def test_a_good_method_passes_every_check_and_the_command_exits_0(tmp_path, caps
     assert "sandbox: memory limit 8192 MB" in out and "PASSED: all 6 checks that apply." in out
 
 
+def test_a_task_with_its_own_instance_budget_is_checked_on_a_few_and_projected(tmp_path):
+    own = TINY_SUITE.replace("n_instances = 3  #", "n_instances = 40  #")
+    assert own != TINY_SUITE
+    suite = write(tmp_path, "own.toml", own)
+    good = write(tmp_path, "good.py", GOOD.format(name="validate_own_budget"))
+    report = validate(f"{good}:GradTimesInput", suite=str(suite), tasks=["synthetic_copy/sequence_lm/next_token_logprob"])
+    shapes = [c.detail for c in report.checks if c.name == "shape and dtype kept"]
+    budget = [c.detail for c in report.checks if c.name == "time budget"]
+    assert report.passed and shapes[0].startswith("(4, ") and " on 4 instances: about " in budget[0], budget
+    assert budget[0].split(" for its ")[1].startswith("40,"), budget
+
+
 def test_a_hanging_method_is_stopped_and_the_report_says_it_hung(bad):
     report = bad("Hangs", timeout=4)
     (failure,) = report.failed

@@ -62,6 +62,12 @@ class _Writer:
             return f"\\{command}{{{self.esc(text)}}}"
         return f"{'#' * level} {text}"
 
+    def bullets(self, lines: list[str]) -> str:
+        """A bulleted list (Markdown ``-`` items, or a LaTeX itemize)."""
+        if self.latex:
+            return "\\begin{itemize}\n" + "\n".join(f"\\item {self.esc(x)}" for x in lines) + "\n\\end{itemize}"
+        return "\n".join(f"- {self.esc(x)}" for x in lines)
+
     def grid(self, headers: list[str], rows: list[list[str]], caption: str, label: str) -> list[str]:
         """One table (Markdown: several if wider than WIDTH), first column left, others right."""
         from tabulate import tabulate  # noqa: PLC0415
@@ -97,8 +103,7 @@ class _Writer:
             parts += self.task(table)
         parts.append(self.heading(2, "Notes"))
         notes = _notes(board)
-        parts.append("\n".join(f"- {self.esc(n)}" for n in notes) if not self.latex else
-                     "\\begin{itemize}\n" + "\n".join(f"\\item {self.esc(n)}" for n in notes) + "\n\\end{itemize}")
+        parts.append(self.bullets(notes))
         return "\n\n".join(p for p in parts if p)
 
     def summary(self, board: Board) -> list[str]:
@@ -111,9 +116,7 @@ class _Writer:
             rows = [[self.esc(m)] + [self.esc(_summary_cell(s, m)) for s in ranked] for m in methods]
             out += self.grid(headers, rows, "Mean rank per category over tasks, with 95% bootstrap interval and "
                              "Nemenyi groups", "tab:summary")
-        out.append("\n".join(f"- {self.esc(line)}" for line in _test_lines(board.summary)) if not self.latex else
-                   "\\begin{itemize}\n" + "\n".join(f"\\item {self.esc(x)}" for x in _test_lines(board.summary))
-                   + "\n\\end{itemize}")
+        out.append(self.bullets(_test_lines(board.summary)))
         return out
 
     def agreement(self, agreement: Agreement | None) -> list[str]:
@@ -136,10 +139,11 @@ class _Writer:
         if not board.sanity:
             return []
         out = [self.heading(2, "Metric sanity (is random ranked last on the synthetic tasks?)")]
-        rows = [[self.esc(s.metric), f"{s.last}/{s.tasks}",
-                 self.esc(("FLAGGED: not on " + ", ".join(s.failures[:3]) + ("..." if len(s.failures) > 3 else ""))
-                          if s.flagged else "ok")] for s in board.sanity]
+        rows = [[self.esc(s.metric), f"{s.last}/{s.tasks}", "FLAGGED" if s.flagged else "ok"] for s in board.sanity]
         out += self.grid(["metric", "random last", "flag"], rows, "Metric sanity on synthetic tasks", "tab:sanity")
+        flagged = [f"{s.metric}: random is not last on {', '.join(s.failures)}." for s in board.sanity if s.flagged]
+        if flagged:  # the tasks in a list, not a table column: a table stays within WIDTH
+            out.append(self.bullets(flagged))
         return out
 
     def task(self, table: TaskTable) -> list[str]:

@@ -245,7 +245,10 @@ def test_metric_sanity_flags_a_metric_that_ranks_random_above_another_method():
     assert (sanity["q_up"].last, sanity["q_up"].tasks, sanity["q_up"].flagged) == (2, 2, False)
     assert (sanity["q_down"].last, sanity["q_down"].tasks, sanity["q_down"].flagged) == (1, 2, True)
     assert sanity["q_down"].failures == ["synthetic_a/m/t"]
-    assert "FLAGGED: not on synthetic_a/m/t" in leaderboard(rows)
+    text = leaderboard(rows)
+    table = text.split("## Metric sanity")[1].split("\n\n")[1].splitlines()
+    assert table[2:] == ["| q_up   |         2/2 |      ok |", "| q_down |         1/2 | FLAGGED |"], table
+    assert "- q_down: random is not last on synthetic_a/m/t." in text
 
 
 def test_metric_agreement_in_the_board():

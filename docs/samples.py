@@ -77,7 +77,10 @@ def standard() -> str:
     size = (STANDARD / "records.parquet").stat().st_size / 1e6
     text = _leaderboard(STANDARD)
     lines = [f"Standard suite version {_suite_version(STANDARD)}: {results['n_records']:,} records "
-             f"({size:.1f} MB of Parquet) on {manifest.get('device_name') or manifest.get('device')}."]
+             f"({size:.1f} MB of Parquet) on {manifest.get('device_name') or manifest.get('device')}"
+             + (f", {manifest['workers']} workers × {manifest['threads_per_worker']} torch thread"
+                f"{'s' if manifest['threads_per_worker'] != 1 else ''}"
+                if manifest.get("workers") and manifest.get("threads_per_worker") else "") + "."]
     timings = results.get("timing") or []
     for timing in timings:
         if "cpu_seconds" in timing:

@@ -81,7 +81,7 @@ def submission_seeds(plan: Mapping[str, Any], stochastic: bool) -> list[int]:
     if not stochastic:
         return default
     given = [list(m.get("seeds") or default) for m in plan.get("methods") or [] if isinstance(m, Mapping)]
-    return max(given, key=len, default=default) if given else default
+    return max(given, key=len, default=default)
 
 
 def run_context(plan: Plan, *, device: str = "cpu", n_instances: int | None = None) -> RunContext:

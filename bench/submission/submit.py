@@ -101,15 +101,14 @@ def submit(spec: str, *, name: str | None = None, tasks: Sequence[str] | None = 
                           harness_sha256=_package_sha256(),
                           validation={"passed": True, "checks": sum(c.status == "ok" for c in report.checks)},
                           sandbox=sandbox)
-    canonical = canonical_suite(None, results).identity["sha256"] == bundle["suite"].get("sha256")
-    ranks = rank_against(folder, bundle, results) if canonical else [_not_ranked(folder, bundle, results)]
+    published = canonical_suite(None, results).identity
+    canonical = published["sha256"] == bundle["suite"].get("sha256")
+    ranks = rank_against(folder, bundle, results) if canonical else [_not_ranked(folder, bundle, published)]
     return Submission(folder, bundle, report, ranks, canonical)
 
 
-def _not_ranked(folder: Path, bundle: dict[str, Any], results: str | Path | None) -> str:
-    from .canonical import canonical_suite  # noqa: PLC0415
-
-    published = canonical_suite(None, results).identity
+def _not_ranked(folder: Path, bundle: dict[str, Any], published: dict[str, str]) -> str:
+    """Why a bundle of another suite than ``published`` (its identity) gets no ranks."""
     ran = bundle["suite"]
     return (f"Not ranked: the bundle ran suite {ran.get('name')!r} v{ran.get('version')} (SHA-256 "
             f"{str(ran.get('sha256'))[:12]}...), not the published results' {published['name']!r} v{published['version']} "

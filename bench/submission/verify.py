@@ -48,7 +48,7 @@ import numpy as np
 from ..errors import BundleError
 from ..records import canonical_json, record_key
 from ..store import MANIFEST, RECORDS, latest_per_key, read_records
-from .bundle import BUNDLE, FORMAT, FORMAT_VERSION, SOURCE, record_hash, sha256_file
+from .bundle import BUNDLE, FORMAT, FORMAT_VERSION, SOURCE, coverage, record_hash, sha256_file
 from .canonical import submission_seeds
 
 MAX_BUNDLE_JSON = 16 << 20
@@ -361,13 +361,12 @@ def _canonical(bundle: dict[str, Any], records: list[dict[str, Any]], manifest_p
         for field, value in expected.items():  # a task's own instance budget, where the suite gives one
             if r.get(field) != value:
                 raise BundleError(f"{where} says {field} = {r.get(field)!r}, not the canonical {value!r}")
-    seen = {(r["task"], r["metric"], r["seed"]) for r in records}
-    missing = [(t, m, s) for t in canon.plan["tasks"] for m, metric in metrics.items()
-               for s in ordered[:metric.get("n_seeds") or len(ordered)] if (t, m, s) not in seen]
-    if missing:
-        t, m, s = missing[0]
-        raise BundleError(f"the bundle is incomplete: {len(missing)} planned result(s) have no record (e.g. {t} × {m} "
-                          f"× seed {s}); resume the submission with "
+    planned = {"tasks": canon.plan["tasks"], "metrics": canon.plan["metrics"], "seeds": ordered,
+               "methods": [bundle["name"]]}  # the canonical plan, for this method at its seeds
+    covered = coverage(records, planned, bundle["name"])
+    if covered["missing"]:
+        raise BundleError(f"the bundle is incomplete: {covered['planned'] - covered['recorded']} planned result(s) "
+                          f"have no record (e.g. {covered['missing'][0]}); resume the submission with "
                           "`xaibench submit FILE.py:Class --resume --out BUNDLE`")
     if canon.harness_sha256 is not None and bundle["harness_sha256"] != canon.harness_sha256:
         raise BundleError(f"the bundle ran value code {bundle['harness_sha256'][:12]}..., the published results "
